@@ -75,8 +75,11 @@ export interface BlobStore {
   getRange(id: string, start: number, end: number): Promise<Uint8Array | undefined>;
   /** Whether the blob exists. */
   has(id: string): Promise<boolean>;
-  /** Removes the blob; only the garbage collector calls this. */
-  delete(id: string): Promise<void>;
+  /**
+   * Removes the blob; only the garbage collector calls this. Answers false, keeping the blob,
+   * when it was put so recently that an in-flight write may still commit a reference to it.
+   */
+  delete(id: string): Promise<boolean>;
   /** Every stored blob id with the time it was last written, for the orphan sweep. */
   list(): AsyncIterable<{ id: string; writtenAtMs: number }>;
   /** Releases resources. */

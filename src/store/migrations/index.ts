@@ -1,0 +1,224 @@
+/**
+ * Versioned schema migrations, written once for both engines. Type words in capitals are
+ * replaced per dialect (see `ddl`), so the two schemas cannot drift apart.
+ *
+ * Schema summary (ids are opaque TEXT, times are ms since the epoch):
+ * - domains, dkim_keys (signing keys per domain, so every node of a cluster has them), accounts (kind, roles, quota, used bytes and the account's modseq counter),
+ *   addresses (primary, alias and catch-all "@domain" rows pointing at accounts),
+ *   group_members, app_passwords.
+ * - mailboxes (role, uidValidity, uidNext, highest modseq), messages (one per account and
+ *   message, with its blob and the parsed structure as JSON), mailbox_messages (membership:
+ *   uid, modseq, flags), message_search (text for search), thread_refs (Message-ID → thread).
+ * - blobs (reference counts; zero_since starts the garbage collector's grace period).
+ * - changes (the per-account change log: every change has the account's next modseq).
+ * - audit (append-only security events), meta (key/value), queue tables come later.
+ */
+import type { Dialect, Queryable } from '../port.js';
+
+/** One schema step. */
+export interface Migration {
+  /** Strictly increasing version number. */
+  version: number;
+  /** Short description, stored beside the version. */
+  name: string;
+  /** Portable DDL; statements separated by semicolons at line ends. */
+  sql: string;
+}
+
+/** Replaces the portable type words with the dialect's own. */
+export function ddl(sql: string, dialect: Dialect): string {
+  const words: Record<string, [string, string]> = {
+    AUTOID: ['INTEGER PRIMARY KEY AUTOINCREMENT', 'BIGSERIAL PRIMARY KEY'],
+    BIGINT: ['INTEGER', 'BIGINT'],
+    BYTES: ['BLOB', 'BYTEA'],
+  };
+  return sql.replace(/\b(AUTOID|BIGINT|BYTES)\b/g, (w) => words[w]![dialect === 'sqlite' ? 0 : 1]);
+}
+
+/** Every migration, oldest first. Never edit one that has shipped; add a new one. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'foundation',
+    sql: `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE domains (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  deleted_at BIGINT
+);
+CREATE UNIQUE INDEX domains_name ON domains (name) WHERE deleted_at IS NULL;
+CREATE TABLE dkim_keys (
+  domain_id TEXT NOT NULL REFERENCES domains (id),
+  selector TEXT NOT NULL,
+  algorithm TEXT NOT NULL,
+  private_key_pem TEXT NOT NULL,
+  public_key_b64 TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (domain_id, selector)
+);
+CREATE TABLE accounts (
+  id TEXT PRIMARY KEY,
+  domain_id TEXT NOT NULL REFERENCES domains (id),
+  kind TEXT NOT NULL,
+  address TEXT NOT NULL,
+  display_name TEXT NOT NULL DEFAULT '',
+  password_hash TEXT,
+  roles TEXT NOT NULL DEFAULT '',
+  quota_bytes BIGINT NOT NULL DEFAULT 0,
+  used_bytes BIGINT NOT NULL DEFAULT 0,
+  modseq BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  deleted_at BIGINT
+);
+CREATE INDEX accounts_domain ON accounts (domain_id);
+CREATE UNIQUE INDEX accounts_address ON accounts (address) WHERE deleted_at IS NULL;
+CREATE TABLE addresses (
+  address TEXT PRIMARY KEY,
+  domain_id TEXT NOT NULL REFERENCES domains (id),
+  account_id TEXT NOT NULL REFERENCES accounts (id),
+  kind TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX addresses_account ON addresses (account_id);
+CREATE TABLE group_members (
+  group_id TEXT NOT NULL REFERENCES accounts (id),
+  member_id TEXT NOT NULL REFERENCES accounts (id),
+  PRIMARY KEY (group_id, member_id)
+);
+CREATE TABLE app_passwords (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts (id),
+  name TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT,
+  revoked_at BIGINT
+);
+CREATE INDEX app_passwords_account ON app_passwords (account_id);
+CREATE TABLE mailboxes (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts (id),
+  name TEXT NOT NULL,
+  role TEXT,
+  uid_validity BIGINT NOT NULL,
+  uid_next BIGINT NOT NULL DEFAULT 1,
+  highest_modseq BIGINT NOT NULL DEFAULT 0,
+  subscribed INTEGER NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  deleted_at BIGINT
+);
+CREATE UNIQUE INDEX mailboxes_name ON mailboxes (account_id, name) WHERE deleted_at IS NULL;
+CREATE TABLE blobs (
+  id TEXT PRIMARY KEY,
+  size BIGINT NOT NULL,
+  refcount BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  zero_since BIGINT
+);
+CREATE INDEX blobs_zero ON blobs (zero_since) WHERE zero_since IS NOT NULL;
+CREATE TABLE messages (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts (id),
+  blob_id TEXT NOT NULL REFERENCES blobs (id),
+  size BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  sent_at BIGINT,
+  thread_id TEXT NOT NULL,
+  parse_version INTEGER NOT NULL,
+  structure TEXT NOT NULL,
+  created_modseq BIGINT NOT NULL,
+  deleted_at BIGINT
+);
+CREATE INDEX messages_account ON messages (account_id);
+CREATE INDEX messages_deleted ON messages (deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX messages_parse_version ON messages (parse_version);
+CREATE TABLE message_search (
+  message_id TEXT PRIMARY KEY REFERENCES messages (id),
+  account_id TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE TABLE thread_refs (
+  account_id TEXT NOT NULL,
+  msgid TEXT NOT NULL,
+  thread_id TEXT NOT NULL,
+  PRIMARY KEY (account_id, msgid)
+);
+CREATE TABLE mailbox_messages (
+  mailbox_id TEXT NOT NULL REFERENCES mailboxes (id),
+  uid BIGINT NOT NULL,
+  message_id TEXT NOT NULL REFERENCES messages (id),
+  account_id TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  modseq BIGINT NOT NULL,
+  flags TEXT NOT NULL DEFAULT '',
+  saved_at BIGINT NOT NULL,
+  PRIMARY KEY (mailbox_id, uid)
+);
+CREATE INDEX mailbox_messages_message ON mailbox_messages (message_id);
+CREATE INDEX mailbox_messages_modseq ON mailbox_messages (mailbox_id, modseq);
+CREATE TABLE changes (
+  id AUTOID,
+  account_id TEXT NOT NULL,
+  modseq BIGINT NOT NULL,
+  type TEXT NOT NULL,
+  op TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  mailbox_id TEXT,
+  uid BIGINT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX changes_account ON changes (account_id, modseq);
+CREATE INDEX changes_mailbox ON changes (mailbox_id, modseq) WHERE mailbox_id IS NOT NULL;
+CREATE TABLE audit (
+  id AUTOID,
+  at BIGINT NOT NULL,
+  event TEXT NOT NULL,
+  ok INTEGER NOT NULL,
+  account_id TEXT,
+  actor TEXT,
+  subject TEXT,
+  source TEXT,
+  protocol TEXT,
+  detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_at ON audit (at);
+CREATE INDEX audit_account ON audit (account_id, at);
+`,
+  },
+];
+
+/** Applies every migration the store has not seen, each in its own transaction. */
+export async function migrate(
+  store: { dialect: Dialect; write<T>(fn: (q: Queryable) => Promise<T>): Promise<T> },
+  now: () => number,
+): Promise<number[]> {
+  await store.write((q) =>
+    q.run(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${ddl('BIGINT', store.dialect)} NOT NULL)`,
+    ),
+  );
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    const did = await store.write(async (q) => {
+      // The check runs inside the transaction so two nodes starting at once apply it once.
+      if (store.dialect === 'postgres') await q.run('LOCK TABLE schema_migrations IN EXCLUSIVE MODE');
+      const seen = await q.get('SELECT version FROM schema_migrations WHERE version = ?', [m.version]);
+      if (seen) return false;
+      for (const stmt of splitStatements(ddl(m.sql, store.dialect))) await q.run(stmt);
+      await q.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, now()]);
+      return true;
+    });
+    if (did) applied.push(m.version);
+  }
+  return applied;
+}
+
+function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}

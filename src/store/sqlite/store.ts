@@ -1,0 +1,209 @@
+/**
+ * SQLite adapter of the Store port (better-sqlite3, WAL).
+ *
+ * better-sqlite3 is synchronous and a transaction cannot await real I/O, so:
+ * - one writer connection runs write jobs one after another in BEGIN IMMEDIATE transactions.
+ *   Jobs that queue up while a commit is on disk run together in the next transaction, each
+ *   inside its own SAVEPOINT, and share its one fsync (group commit). A job that throws rolls
+ *   back only its savepoint.
+ * - reads run on a small pool of read-only connections, each read in its own snapshot.
+ * Durability: journal_mode=WAL with synchronous=FULL, so a COMMIT is on disk before `write`
+ * resolves (better-sqlite3's default is NORMAL, which is not durable on power loss).
+ */
+import Database from 'better-sqlite3';
+import type { Dialect, Queryable, RunResult, SqlValue, Store } from '../port.js';
+
+type Db = Database.Database;
+type Statement = Database.Statement;
+
+/** Options of the SQLite store. */
+export interface SqliteStoreOptions {
+  /** Path of the database file. */
+  path: string;
+  /** Most read connections kept open (default 4). */
+  maxReaders?: number;
+  /** Most write jobs that share one commit (default 512). */
+  maxBatch?: number;
+}
+
+interface WriteJob {
+  fn: (q: Queryable) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/** A Queryable over one connection, caching prepared statements by SQL text. */
+class Connection implements Queryable {
+  private readonly cache = new Map<string, Statement>();
+  constructor(readonly db: Db) {}
+
+  private prepare(sql: string): Statement {
+    let st = this.cache.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      if (this.cache.size > 500) this.cache.clear();
+      this.cache.set(sql, st);
+    }
+    return st;
+  }
+
+  all<R>(sql: string, params: readonly SqlValue[] = []): Promise<R[]> {
+    try {
+      return Promise.resolve(this.prepare(sql).all(...params) as R[]);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  get<R>(sql: string, params: readonly SqlValue[] = []): Promise<R | undefined> {
+    try {
+      const st = this.prepare(sql);
+      return Promise.resolve((st.reader ? st.get(...params) : (st.run(...params), undefined)) as R | undefined);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    try {
+      const st = this.prepare(sql);
+      if (st.reader) {
+        // A statement with RETURNING, run for its effect.
+        const rows = st.all(...params);
+        return Promise.resolve({ changes: rows.length });
+      }
+      return Promise.resolve({ changes: st.run(...params).changes });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+}
+
+function open(path: string, readonly: boolean): Db {
+  const db = new Database(path, { readonly, fileMustExist: readonly });
+  db.defaultSafeIntegers(false);
+  db.pragma('busy_timeout = 10000');
+  if (!readonly) {
+    db.pragma('journal_mode = WAL');
+    // Durable commits: the WAL is fsynced at every commit.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    // Checkpoints are done by SQLite automatically every 1000 pages; keep the default.
+  }
+  return db;
+}
+
+/** The SQLite Store. */
+export class SqliteStore implements Store {
+  readonly dialect: Dialect = 'sqlite';
+  private readonly writer: Connection;
+  private readonly readers: Connection[] = [];
+  private readonly idleReaders: Connection[] = [];
+  private readonly readerWaiters: Array<(c: Connection) => void> = [];
+  private readonly queue: WriteJob[] = [];
+  private running = false;
+  private closed = false;
+  private drained: (() => void) | null = null;
+  private readonly maxReaders: number;
+  private readonly maxBatch: number;
+
+  constructor(private readonly options: SqliteStoreOptions) {
+    this.writer = new Connection(open(options.path, false));
+    this.maxReaders = options.maxReaders ?? 4;
+    this.maxBatch = options.maxBatch ?? 512;
+  }
+
+  async read<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('store is closed');
+    const conn = await this.acquireReader();
+    conn.db.exec('BEGIN');
+    try {
+      return await fn(conn);
+    } finally {
+      conn.db.exec('COMMIT');
+      this.releaseReader(conn);
+    }
+  }
+
+  write<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      await this.runBatch(batch);
+      // Let I/O callbacks queue more jobs so that they share the next commit.
+      if (this.queue.length === 0) await new Promise((r) => setImmediate(r));
+    }
+    this.running = false;
+    this.drained?.();
+  }
+
+  private async runBatch(batch: WriteJob[]): Promise<void> {
+    const db = this.writer.db;
+    const results: Array<{ ok: boolean; value: unknown }> = [];
+    try {
+      db.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      for (const job of batch) job.reject(e);
+      return;
+    }
+    for (const job of batch) {
+      db.exec('SAVEPOINT job');
+      try {
+        const value = await job.fn(this.writer);
+        db.exec('RELEASE job');
+        results.push({ ok: true, value });
+      } catch (e) {
+        db.exec('ROLLBACK TO job');
+        db.exec('RELEASE job');
+        results.push({ ok: false, value: e });
+      }
+    }
+    try {
+      db.exec('COMMIT');
+    } catch (e) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      for (const job of batch) job.reject(e);
+      return;
+    }
+    batch.forEach((job, i) => {
+      const r = results[i]!;
+      if (r.ok) job.resolve(r.value);
+      else job.reject(r.value);
+    });
+  }
+
+  private async acquireReader(): Promise<Connection> {
+    const idle = this.idleReaders.pop();
+    if (idle) return idle;
+    if (this.readers.length < this.maxReaders) {
+      const c = new Connection(open(this.options.path, true));
+      this.readers.push(c);
+      return c;
+    }
+    return new Promise((resolve) => this.readerWaiters.push(resolve));
+  }
+
+  private releaseReader(c: Connection): void {
+    const waiter = this.readerWaiters.shift();
+    if (waiter) waiter(c);
+    else this.idleReaders.push(c);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.running) await new Promise<void>((r) => (this.drained = r));
+    for (const r of this.readers) r.db.close();
+    this.writer.db.close();
+  }
+}
