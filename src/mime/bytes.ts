@@ -2,9 +2,13 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import { decodeWindows1252 } from './charset.js';
 
+/** Carriage return. */
 export const CR = 13;
+/** Line feed. */
 export const LF = 10;
+/** Space. */
 export const SP = 32;
+/** Horizontal tab. */
 export const HT = 9;
 
 /** A Buffer view over the same memory (no copy), for its native indexOf and latin1 slicing. */

@@ -14,12 +14,16 @@ export function baseSubject(subject: string): string {
   // (1) decode encoded-words, tabs and continuations to space, runs of spaces to one.
   let s = decodeEncodedWords(subject).replace(/[\t\r\n]+/g, ' ').replace(/ {2,}/g, ' ');
   for (;;) {
-    // (2) remove subj-trailer ("(fwd)" / WSP) repeatedly.
+    // (2) remove subj-trailer ("(fwd)" / WSP) repeatedly; scanned from the end so that a
+    // subject of many "(fwd)" stays linear.
+    let end = s.length;
     for (;;) {
-      const t = s.replace(/(?:\(fwd\)|[ \t])$/i, '');
-      if (t === s) break;
-      s = t;
+      const c = s[end - 1];
+      if (c === ' ' || c === '\t') end--;
+      else if (end >= 5 && s.slice(end - 5, end).toLowerCase() === '(fwd)') end -= 5;
+      else break;
     }
+    s = s.slice(0, end);
     // (3)–(5) remove subj-leader, and a subj-blob when something remains, until neither matches.
     for (;;) {
       const before = s;

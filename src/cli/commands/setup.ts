@@ -6,8 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { LISTENER_NAMES, formatListenAddress, isLoopbackHost, loadConfig, renderConfigTemplate, type ListenerName } from '../../config/index.js';
 import * as accounts from '../../core/accounts/index.js';
 import { dnsRecords, formatZone } from '../../security/dns-records.js';
-import { certificateInfo, ensureSelfSignedCertificate } from '../../security/tls.js';
-import { startServer } from '../../server/serve.js';
 import { makeLogger } from '../../server/logger.js';
 import { generatePassword } from './admin.js';
 import { cliActor, openContext, positionals, readPasswordFromStdin, UsageError, withContext, type Command } from '../support.js';
@@ -87,6 +85,8 @@ const init: Command = {
     try {
       writeFileSync(join(staging, 'bulwark.toml'), configText, { mode: 0o600 });
       loadConfig(staging, io.env);
+      // Loaded on demand: certificate generation pulls in a large ASN.1 library.
+      const { ensureSelfSignedCertificate } = await import('../../security/tls.js');
       await ensureSelfSignedCertificate(join(staging, 'tls'), hostname, [domain]);
       await withContext(staging, io.env, async (c) => {
         await accounts.addDomain(c.ctx, domain, cliActor(io.env));
@@ -120,6 +120,7 @@ const serve: Command = {
     if (!existsSync(join(a.dataDir, 'bulwark.toml'))) throw new UsageError(`no configuration in ${a.dataDir}; run bulwark init first`);
     const config = loadConfig(a.dataDir, io.env);
     const log = makeLogger(config.log.level, config.log.format);
+    const { startServer } = await import('../../server/serve.js');
     const server = await startServer(a.dataDir, config, log);
     io.stderr(`bulwark ${packageVersion()} serving ${a.dataDir}\n`);
     for (const l of server.listeners) io.stderr(`  ${l.name.padEnd(12)} ${l.address}:${l.port}\n`);
@@ -185,6 +186,7 @@ const doctor: Command = {
   summary: 'Check the configuration, folder permissions, listener ports, certificates and the store.',
   async run(a, io) {
     positionals(this, a, []);
+    const { certificateInfo } = await import('../../security/tls.js');
     const checks: Check[] = [];
     const config = loadConfig(a.dataDir, io.env);
     checks.push({ name: 'config', ok: true, detail: `${join(a.dataDir, 'bulwark.toml')} is valid` });

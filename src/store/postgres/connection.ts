@@ -51,6 +51,11 @@ function parseInt8(text: string): number {
   return n;
 }
 
+/** Parses numeric text (e.g. a SUM of BIGINT) as a number; whole values must be exact. */
+function parseNumeric(text: string): number {
+  return /^-?\d+$/.test(text) ? parseInt8(text) : Number(text);
+}
+
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
@@ -63,7 +68,7 @@ export const pgTypes: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
     if (format === undefined || format === 'text') {
       if (oid === INT8_OID) return parseInt8;
-      if (oid === NUMERIC_OID) return Number;
+      if (oid === NUMERIC_OID) return parseNumeric;
     }
     return pg.types.getTypeParser(oid, format ?? 'text');
   }) as pg.CustomTypesConfig['getTypeParser'],

@@ -82,6 +82,7 @@ describe.skipIf(!pgTestUrl())('PostgresStore', () => {
       ),
     );
     expect(r).toEqual({ quota_bytes: 2 ** 40, n: expect.any(Number), total: 2 ** 40, big: 2 ** 50 });
+    expect(await store.read((q) => q.get("SELECT 1.5::numeric AS x, '-12'::numeric AS y"))).toEqual({ x: 1.5, y: -12 });
     expect(pg.types.getTypeParser(20, 'text')('5')).toBe('5');
   });
 

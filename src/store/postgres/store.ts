@@ -52,17 +52,19 @@ export class TransactionAborted extends Error {
   }
 }
 
-const sqlCache = new Map<string, string>();
+/** Numbered forms of portable statements, kept because the same texts recur. */
+class SqlCache {
+  private readonly texts = new Map<string, string>();
 
-/** The numbered form of a portable statement, cached because the same texts recur. */
-function toPg(sql: string): string {
-  let text = sqlCache.get(sql);
-  if (text === undefined) {
-    text = numberPlaceholders(sql);
-    if (sqlCache.size >= 2000) sqlCache.clear();
-    sqlCache.set(sql, text);
+  toPg(sql: string): string {
+    let text = this.texts.get(sql);
+    if (text === undefined) {
+      text = numberPlaceholders(sql);
+      if (this.texts.size >= 2000) this.texts.clear();
+      this.texts.set(sql, text);
+    }
+    return text;
   }
-  return text;
 }
 
 /** A Queryable bound to one transaction; it refuses work once the transaction has ended. */
@@ -71,7 +73,10 @@ class Transaction implements Queryable {
   /** The first statement error, reported if COMMIT finds the transaction aborted. */
   firstError: unknown = undefined;
 
-  constructor(private readonly client: pg.PoolClient) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly sql: SqlCache,
+  ) {}
 
   end(): void {
     this.isOpen = false;
@@ -80,7 +85,7 @@ class Transaction implements Queryable {
   private async query(sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult> {
     if (!this.isOpen) throw new Error('query on a transaction that has already ended');
     try {
-      return await this.client.query(toPg(sql), params as unknown[]);
+      return await this.client.query(this.sql.toPg(sql), params as unknown[]);
     } catch (e) {
       if (this.firstError === undefined) this.firstError = e;
       throw e;
@@ -108,6 +113,7 @@ export class PostgresStore implements Store {
   /** The schema holding the tables, if one was given. */
   readonly schema: string | undefined;
   private readonly maxRetries: number;
+  private readonly sql = new SqlCache();
   private inFlight = 0;
   private isClosed = false;
   private idle: (() => void) | null = null;
@@ -156,7 +162,7 @@ export class PostgresStore implements Store {
 
   private async transaction<T>(begin: string, fn: (q: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
-    const tx = new Transaction(client);
+    const tx = new Transaction(client, this.sql);
     // Set when the connection can no longer be trusted; the pool then discards it.
     let broken: Error | undefined;
     try {
