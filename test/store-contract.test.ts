@@ -14,6 +14,8 @@ import { collectGarbage } from '../src/core/gc.js';
 import { createMailbox, listMailboxes } from '../src/core/mail/mailboxes.js';
 import { expunge, getEmail, listMessages, setFlags } from '../src/core/mail/messages.js';
 import { storeMessage } from '../src/core/mail/store.js';
+import { reparseOutdated } from '../src/core/mail/reparse.js';
+import { MIME_PARSER_VERSION } from '../src/mime/index.js';
 import { migrate } from '../src/store/migrations/index.js';
 import { adapters, makeContext, testMessage, type TestContext } from './support/context.js';
 
@@ -238,6 +240,21 @@ for (const adapter of adapters()) {
         await collectGarbage(t.ctx);
         expect(existsSync(blobPath(blobId))).toBe(true);
         expect((await getEmail(t.ctx, carol.id, b.emailId)).blobId).toBe(blobId);
+      });
+
+      it('re-parses messages stored by an older parser version in the background', async () => {
+        const bob = await user();
+        const [o] = await storeMessage(t.ctx, testMessage({ subject: 'Reparse me' }), [{ accountId: bob.id }]);
+        if (!o?.ok) throw new Error('store failed');
+        await t.ctx.store.write((q) => q.run("UPDATE messages SET parse_version = 0, structure = '{}' WHERE id = ?", [o.emailId]));
+        await t.ctx.store.write((q) => q.run("UPDATE message_search SET headers = '' WHERE message_id = ?", [o.emailId]));
+        expect(await reparseOutdated(t.ctx)).toBe(1);
+        const e = await getEmail(t.ctx, bob.id, o.emailId);
+        expect(e.parseVersion).toBe(MIME_PARSER_VERSION);
+        expect((e.structure as { envelope: { subject: string } }).envelope.subject).toBe('Reparse me');
+        const text = await t.ctx.store.read((q) => q.get<{ headers: string }>('SELECT headers FROM message_search WHERE message_id = ?', [o.emailId]));
+        expect(text!.headers).toContain('Reparse me');
+        expect(await reparseOutdated(t.ctx)).toBe(0);
       });
 
       it('creates mailboxes with hierarchy and refuses bad names', async () => {

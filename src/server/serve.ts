@@ -7,18 +7,18 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { LISTENER_NAMES, type Config, type ListenerName } from '../config/index.js';
+import { LISTENER_NAMES, type Config } from '../config/index.js';
 import { Authenticator } from '../core/auth/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Context, Logger } from '../core/context.js';
 import { collectGarbage } from '../core/gc.js';
+import { reparseOutdated } from '../core/mail/reparse.js';
 import { adminHandler, publicHandler } from '../protocols/http/index.js';
 import { TlsCertificates } from '../security/tls.js';
 import { lockDataFolder, openStorage, type DataLock, type Storage } from '../store/index.js';
 import { clientAddress, listen, type OpenListener } from './listeners.js';
-
-/** Protocols whose listeners come with later issues; configured addresses are reported, not opened. */
-const NOT_YET: ReadonlySet<ListenerName> = new Set(['smtp', 'submission', 'submissions', 'lmtp', 'imap', 'imaps', 'pop3', 'pop3s', 'managesieve']);
+import type { ProtocolServer } from './protocol.js';
+import { LISTENER_ROLES, PROTOCOL_FACTORIES, type ListenerRole } from './protocols.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -34,6 +34,7 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
   let storage: Storage | null = null;
   const listeners: OpenListener[] = [];
   const httpServers: HttpServer[] = [];
+  const protocolServers = new Map<ListenerRole['protocol'], ProtocolServer>();
   let gcTimer: NodeJS.Timeout | null = null;
   try {
     const gcGraceMs = config.retention.gcGraceMinutes * 60_000;
@@ -60,11 +61,42 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
     const registry = makeRegistry(ctx);
     const tls = new TlsCertificates({ cert: config.tls.cert, key: config.tls.key, certificates: config.tls.certificates });
 
+    let connections = 0;
     for (const name of LISTENER_NAMES) {
       const address = config.listeners[name];
       if (!address) continue;
-      if (NOT_YET.has(name)) {
-        log.warn({ event: 'listener.unavailable', listener: name }, `${name}: not implemented in this version; listener not opened`);
+      const role = LISTENER_ROLES[name];
+      if (role) {
+        const factory = PROTOCOL_FACTORIES[role.protocol];
+        if (!factory) {
+          log.warn({ event: 'listener.unavailable', listener: name }, `${name}: not implemented in this version; listener not opened`);
+          continue;
+        }
+        let server = protocolServers.get(role.protocol);
+        if (!server) {
+          server = (await factory())({ ctx, auth, tls, config, log });
+          protocolServers.set(role.protocol, server);
+        }
+        const target = server;
+        listeners.push(
+          await listen({
+            name,
+            address,
+            proxyProtocol: config.listeners.proxyProtocol.includes(name),
+            proxyTrusted: config.listeners.proxyTrusted,
+            log,
+            onConnection: (socket) =>
+              target.handle(socket, {
+                listener: name,
+                implicitTls: role.implicitTls,
+                clientAddress: clientAddress(socket),
+                clientPort: socket.remotePort ?? 0,
+                connectionId: (++connections).toString(36),
+              }),
+          }),
+        );
+        const l = listeners[listeners.length - 1]!;
+        log.info({ event: 'listener.open', listener: name, address: l.address, port: l.port }, `${name} listening on ${l.address}:${l.port}`);
         continue;
       }
       let server: HttpServer;
@@ -90,6 +122,7 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
 
     const runGc = () => {
       collectGarbage(ctx).catch((e: unknown) => log.error({ event: 'gc.error', err: e }, 'garbage collection failed'));
+      reparseOutdated(ctx).catch((e: unknown) => log.error({ event: 'mail.reparse.error', err: e }, 're-parse failed'));
       auth.prune();
     };
     gcTimer = setInterval(runGc, config.retention.gcIntervalMinutes * 60_000);
@@ -102,6 +135,7 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
         log.info({ event: 'server.stopping' }, 'shutting down');
         if (gcTimer) clearInterval(gcTimer);
         await Promise.all(listeners.map((l) => l.close()));
+        await Promise.all([...protocolServers.values()].map((p) => p.close()));
         await Promise.all(
           httpServers.map(
             (s) =>
@@ -120,6 +154,7 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
   } catch (e) {
     if (gcTimer) clearInterval(gcTimer);
     await Promise.all(listeners.map((l) => l.close()));
+    await Promise.all([...protocolServers.values()].map((p) => p.close()));
     if (storage) await storage.close();
     await lock.release();
     throw e;

@@ -40,7 +40,7 @@ export async function openStorage(o: StorageOptions): Promise<Storage> {
   const needsPg = o.store.type === 'postgres' || o.blobs.type === 'postgres' || o.bus.type === 'postgres';
   const pg = needsPg ? await import('./postgres/index.js') : null;
   if (o.store.type === 'postgres') {
-    store = await pg!.createPostgresStore({ url: o.store.url });
+    store = await pg!.createPostgresStore({ url: o.store.url, now: o.now });
   } else {
     mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
     store = new SqliteStore({ path: join(o.dataDir, 'bulwark.db') });
@@ -48,13 +48,16 @@ export async function openStorage(o: StorageOptions): Promise<Storage> {
   }
   let blobs: BlobStore;
   if (o.blobs.type === 'postgres') {
-    blobs = await pg!.createPostgresBlobStore({ url: o.store.url, pinMs: o.blobPinMs });
+    blobs = await pg!.createPostgresBlobStore({ url: o.store.url, pinMs: o.blobPinMs, now: o.now, ...(store instanceof pg!.PostgresStore ? { pool: store.pool } : {}) });
   } else {
     const fs = new FsBlobStore(join(o.dataDir, 'blobs'), o.blobPinMs, o.now);
     await fs.init();
     blobs = fs;
   }
-  const bus: Bus = o.bus.type === 'postgres' ? await pg!.createPostgresBus({ url: o.store.url }) : new LocalBus();
+  const bus: Bus =
+    o.bus.type === 'postgres'
+      ? await pg!.createPostgresBus({ url: o.store.url, ...(store instanceof pg!.PostgresStore ? { pool: store.pool } : {}) })
+      : new LocalBus();
   return {
     store,
     blobs,

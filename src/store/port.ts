@@ -46,6 +46,10 @@ export interface Store {
    * Runs fn in one write transaction and resolves after a durable commit. If fn throws, the
    * transaction rolls back and the error is rethrown. Concurrent writes may share one commit
    * (group commit); each still succeeds or fails on its own.
+   *
+   * fn may run more than once (the PostgreSQL adapter retries after a serialization failure
+   * or deadlock), so it must have no effect outside the Queryable. A failed statement aborts
+   * the whole transaction on PostgreSQL: never catch a SQL error inside fn and continue.
    */
   write<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** Waits for in-flight transactions, then closes every connection. */

@@ -39,7 +39,7 @@ export interface StoreOptions {
 }
 
 /** Longest search text kept per message (headers and body each). */
-const MAX_SEARCH_CHARS = 256 * 1024;
+export const MAX_SEARCH_CHARS = 256 * 1024;
 
 /**
  * Stores one raw message into each target. Each target succeeds or fails on its own (a full
@@ -50,7 +50,13 @@ export async function storeMessage(ctx: Context, raw: Uint8Array, targets: reado
   if (raw.byteLength === 0) throw new InvalidInput('empty message');
   const blob = await ctx.blobs.put(raw);
   const parsed = parseMessage(raw);
-  const outcomes = await ctx.store.write((q) => storeParsed(q, ctx.clock.now(), blob, parsed, targets, opts));
+  // Accounts are locked in one global order so that two multi-recipient deliveries cannot
+  // deadlock on PostgreSQL; outcomes are returned in the caller's order.
+  const order = targets.map((_, i) => i).sort((a, b) => (targets[a]!.accountId < targets[b]!.accountId ? -1 : targets[a]!.accountId > targets[b]!.accountId ? 1 : a - b));
+  const sorted = order.map((i) => targets[i]!);
+  const inOrder = await ctx.store.write((q) => storeParsed(q, ctx.clock.now(), blob, parsed, sorted, opts));
+  const outcomes: StoreOutcome[] = new Array(targets.length);
+  order.forEach((orig, k) => (outcomes[orig] = inOrder[k]!));
   await announce(ctx, outcomes);
   return outcomes;
 }
@@ -87,6 +93,8 @@ async function storeParsed(
   // (every target failed) is already past its zero_since for the collector.
   await q.run('INSERT INTO blobs (id, size, refcount, created_at, zero_since) VALUES (?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING', [blob.id, blob.size, now, now]);
   for (const t of targets) {
+    // Every CoreError for a target is thrown before its first write (the mailbox lookup and
+    // the conditional quota UPDATE), so a failed target leaves nothing behind.
     try {
       const mb = t.mailboxId
         ? await q.get<MailboxRow>('SELECT id, uid_validity FROM mailboxes WHERE id = ? AND account_id = ? AND deleted_at IS NULL', [t.mailboxId, t.accountId])
