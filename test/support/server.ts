@@ -40,6 +40,8 @@ export interface TestServer {
 export interface TestServerOptions {
   listeners: ListenerName[];
   domain?: string;
+  /** Extra keys of the [listeners] table (e.g. 'proxy_protocol = ["imap"]'). */
+  listenerKeys?: string[];
   /** Extra TOML appended to the config (e.g. "[auth]\nloopback_is_secure = false"). */
   extraToml?: string;
   env?: NodeJS.ProcessEnv;
@@ -61,6 +63,7 @@ export async function startTestServer(o: TestServerOptions): Promise<TestServer>
       lines.push(`${name} = ""`);
     }
   }
+  lines.push(...(o.listenerKeys ?? []));
   writeFileSync(join(dataDir, 'bulwark.toml'), lines.join('\n') + '\n' + (o.extraToml ?? '') + '\n');
   await ensureSelfSignedCertificate(join(dataDir, 'tls'), 'mail.example.com', []);
   const config = loadConfig(dataDir, o.env ?? {});

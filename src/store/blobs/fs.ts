@@ -50,8 +50,13 @@ export class FsBlobStore implements BlobStore {
   /** Creates the folder layout; call once before use. */
   async init(): Promise<void> {
     await fsp.mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
-    // Leftovers of writes that a crash interrupted.
-    for (const name of await fsp.readdir(this.tmpDir)) await fsp.rm(join(this.tmpDir, name), { force: true });
+    // Leftovers of writes that a crash interrupted. Only old ones: another process (an admin
+    // command beside the server) may be writing here right now.
+    const cutoff = this.now() - this.pinMs;
+    for (const name of await fsp.readdir(this.tmpDir)) {
+      const st = await fsp.stat(join(this.tmpDir, name)).catch(() => null);
+      if (st && st.mtimeMs < cutoff) await fsp.rm(join(this.tmpDir, name), { force: true });
+    }
   }
 
   private pathOf(id: string): string {
