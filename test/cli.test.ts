@@ -126,6 +126,17 @@ describe('bulwark CLI', () => {
     expect(run(['audit', ...d, '--account', 'alice@example.com', '--since', '1h']).stdout).toContain('admin.alias.add');
   });
 
+  it('doctor checks config, permissions, ports, certificate expiry and the store', () => {
+    const r = run(['doctor', ...d, '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { ok: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
+    expect(report.ok).toBe(true);
+    const names = report.checks.map((c) => c.name);
+    for (const n of ['config', 'permissions', 'tls', 'listener http', 'listener admin', 'store']) expect(names).toContain(n);
+    expect(report.checks.find((c) => c.name === 'tls')!.detail).toMatch(/expires in 36\d days \(self-signed/);
+    expect(report.checks.find((c) => c.name === 'permissions')!.ok).toBe(true);
+  });
+
   it('stops with exit 2 and one line naming the key when the config is invalid', () => {
     const bad = join(root, 'bad');
     expect(run(['init', '--data', bad, '--domain', 'example.org', '--hostname', 'mail.example.org'], undefined).code).toBe(0);
