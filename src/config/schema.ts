@@ -380,6 +380,129 @@ export const SCHEMA = {
       },
     },
   },
+  smtp: {
+    doc: 'SMTP in (MX, submission, LMTP) and out (the queue). See docs/smtp.md.',
+    keys: {
+      greeting_delay_ms: {
+        type: 'int',
+        default: 1000,
+        min: 0,
+        max: 30_000,
+        doc: 'The MX listener waits this long before its greeting; clients that speak first are refused (early talkers).',
+      },
+      idle_timeout_seconds: {
+        type: 'int',
+        default: 300,
+        min: 1,
+        max: 3600,
+        doc: 'Seconds without a byte from the client before the session is closed (RFC 5321 §4.5.3.2.7).',
+      },
+      session_timeout_seconds: {
+        type: 'int',
+        default: 3600,
+        min: 1,
+        max: 86_400,
+        doc: 'Longest a whole session may last, in seconds.',
+      },
+      max_recipients: {
+        type: 'int',
+        default: 100,
+        min: 1,
+        max: 100_000,
+        doc: 'Recipients per message; more get 452 and are sent later by the client (RFC 5321 §4.5.3.1.10).',
+      },
+      max_connections_per_ip: {
+        type: 'int',
+        default: 20,
+        min: 1,
+        max: 100_000,
+        doc: 'Concurrent SMTP connections from one client address.',
+      },
+      max_header_bytes: {
+        type: 'int',
+        default: 1024 * 1024,
+        min: 1024,
+        max: 64 * MiB,
+        doc: 'Largest message header accepted, in bytes.',
+      },
+      max_messages_per_hour: {
+        type: 'int',
+        default: 500,
+        min: 0,
+        max: 10_000_000,
+        doc: 'Messages an account may submit per hour; 0 means unlimited.',
+      },
+      check_authentication: {
+        type: 'bool',
+        default: true,
+        doc: 'Check SPF, DKIM, DMARC and ARC of inbound mail and apply DMARC policies (reject, quarantine to Junk).',
+      },
+      dns_servers: {
+        type: 'list',
+        item: 'hostOrCidr',
+        default: [],
+        doc: 'DNS servers (IP addresses) for MX, SPF, DKIM, DMARC and MTA-STS lookups; empty uses the system resolver.',
+      },
+      relay: {
+        type: 'list',
+        item: 'hostOrCidr',
+        default: [],
+        doc: 'Smart host all outbound mail goes through (first entry); empty delivers directly to MX hosts. Add it to egress.allow if it is private.',
+      },
+      relay_port: {
+        type: 'int',
+        default: 587,
+        min: 1,
+        max: 65_535,
+        doc: 'Port of the smart host.',
+      },
+      relay_auth_file: {
+        type: 'path',
+        default: 'relay-auth.txt',
+        doc: 'File holding "username:password" for the smart host (AUTH PLAIN over required STARTTLS); not used when it does not exist.',
+      },
+      queue_retry_base_seconds: {
+        type: 'int',
+        default: 300,
+        min: 1,
+        max: 86_400,
+        doc: 'First retry delay of a deferred message; it doubles after each attempt (RFC 5321 §4.5.4.1).',
+      },
+      queue_retry_max_seconds: {
+        type: 'int',
+        default: 14_400,
+        min: 1,
+        max: 86_400,
+        doc: 'Longest delay between two attempts.',
+      },
+      queue_max_age_hours: {
+        type: 'int',
+        default: 120,
+        min: 1,
+        max: 720,
+        doc: 'A message not delivered after this many hours is returned to its sender (RFC 5321 §4.5.4.1 suggests 4-5 days).',
+      },
+      queue_delay_notice_hours: {
+        type: 'int',
+        default: 4,
+        min: 1,
+        max: 720,
+        doc: 'Hours after which the sender gets one "still trying" notice (RFC 3464 action delayed).',
+      },
+      queue_remote_port: {
+        type: 'int',
+        default: 25,
+        min: 1,
+        max: 65_535,
+        doc: 'Port of remote MX hosts. Change only for tests.',
+      },
+      mta_sts: {
+        type: 'bool',
+        default: true,
+        doc: 'Honour MTA-STS policies of recipient domains (RFC 8461).',
+      },
+    },
+  },
 } as const satisfies Readonly<Record<string, SectionSpec>>;
 
 /** The schema's type, for code that walks it. */
@@ -424,6 +547,27 @@ export interface Config {
   };
   readonly limits: { readonly maxMessageBytes: number; readonly defaultQuotaBytes: number };
   readonly egress: { readonly allow: readonly string[] };
+  readonly smtp: {
+    readonly greetingDelayMs: number;
+    readonly idleTimeoutSeconds: number;
+    readonly sessionTimeoutSeconds: number;
+    readonly maxRecipients: number;
+    readonly maxConnectionsPerIp: number;
+    readonly maxHeaderBytes: number;
+    readonly maxMessagesPerHour: number;
+    readonly checkAuthentication: boolean;
+    readonly dnsServers: readonly string[];
+    readonly relay: readonly string[];
+    readonly relayPort: number;
+    /** Absolute path. */
+    readonly relayAuthFile: string;
+    readonly queueRetryBaseSeconds: number;
+    readonly queueRetryMaxSeconds: number;
+    readonly queueMaxAgeHours: number;
+    readonly queueDelayNoticeHours: number;
+    readonly queueRemotePort: number;
+    readonly mtaSts: boolean;
+  };
 }
 
 /** One `[[tls.certificates]]` entry: lower-cased names and absolute paths. */

@@ -30,4 +30,8 @@ export const LISTENER_ROLES: Partial<Record<ListenerName, ListenerRole>> = {
 export const PROTOCOL_FACTORIES: Partial<Record<ListenerRole['protocol'], () => Promise<ProtocolFactory>>> = {
   // Each protocol adds its line here, e.g.:
   // imap: async () => (await import('../protocols/imap/index.js')).createImapServer,
+  imap: async () => (await import('../protocols/imap/index.js')).createImapServer,
+  pop3: async () => (await import('../protocols/pop3/index.js')).createPop3Server,
+  smtp: async () => (await import('../protocols/smtp/index.js')).createSmtpServer,
+  lmtp: async () => (await import('../protocols/smtp/index.js')).createLmtpServer,
 };

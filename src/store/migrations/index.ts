@@ -9,9 +9,12 @@
  * - mailboxes (role, uidValidity, uidNext, highest modseq), messages (one per account and
  *   message, with its blob and the parsed structure as JSON), mailbox_messages (membership:
  *   uid, modseq, flags), message_search (text for search), thread_refs (Message-ID → thread).
+ * - The search index over message_search (version 2): an FTS5 trigram table kept by triggers
+ *   (SQLite: message_search_fts, keyed by message_search_docs) or pg_trgm GIN indexes (PostgreSQL).
  * - blobs (reference counts; zero_since starts the garbage collector's grace period).
  * - changes (the per-account change log: every change has the account's next modseq).
- * - audit (append-only security events), meta (key/value), queue tables come later.
+ * - audit (append-only security events), meta (key/value).
+ * - queue_messages, queue_recipients (the outbound queue, migration 3; see src/core/queue).
  */
 import type { Dialect, Queryable } from '../port.js';
 
@@ -23,6 +26,13 @@ export interface Migration {
   name: string;
   /** Portable DDL; statements separated by semicolons at line ends. */
   sql: string;
+  /**
+   * Extra statements for SQLite only, run after `sql`, each whole (not split, so trigger
+   * bodies may hold semicolons).
+   */
+  sqlite?: readonly string[];
+  /** Extra statements for PostgreSQL only, run after `sql`, each whole (DO blocks, extensions). */
+  postgres?: readonly string[];
 }
 
 /** Replaces the portable type words with the dialect's own. */
@@ -188,6 +198,97 @@ CREATE INDEX audit_at ON audit (at);
 CREATE INDEX audit_account ON audit (account_id, at);
 `,
   },
+  {
+    // The text index behind SEARCH (src/core/mail/search.ts). It narrows candidates only; the
+    // exact case-insensitive substring test runs on them afterwards. Maintained by triggers
+    // (SQLite) or the GIN index itself (PostgreSQL), so storing a message needs no extra code.
+    version: 2,
+    name: 'search index',
+    sql: '',
+    sqlite: [
+      // message_search has a TEXT key, so its implicit rowid may change on VACUUM: the FTS
+      // rows are keyed by a stable INTEGER PRIMARY KEY of their own instead.
+      'CREATE TABLE message_search_docs (doc INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE)',
+      "CREATE VIRTUAL TABLE message_search_fts USING fts5(headers, body, content='', contentless_delete=1, tokenize='trigram')",
+      `CREATE TRIGGER message_search_fts_insert AFTER INSERT ON message_search BEGIN
+  INSERT INTO message_search_docs (message_id) VALUES (new.message_id);
+  INSERT INTO message_search_fts (rowid, headers, body) SELECT doc, new.headers, new.body FROM message_search_docs WHERE message_id = new.message_id;
+END`,
+      `CREATE TRIGGER message_search_fts_delete AFTER DELETE ON message_search BEGIN
+  DELETE FROM message_search_fts WHERE rowid = (SELECT doc FROM message_search_docs WHERE message_id = old.message_id);
+  DELETE FROM message_search_docs WHERE message_id = old.message_id;
+END`,
+      `CREATE TRIGGER message_search_fts_update AFTER UPDATE ON message_search BEGIN
+  DELETE FROM message_search_fts WHERE rowid = (SELECT doc FROM message_search_docs WHERE message_id = old.message_id);
+  DELETE FROM message_search_docs WHERE message_id = old.message_id;
+  INSERT INTO message_search_docs (message_id) VALUES (new.message_id);
+  INSERT INTO message_search_fts (rowid, headers, body) SELECT doc, new.headers, new.body FROM message_search_docs WHERE message_id = new.message_id;
+END`,
+      'INSERT INTO message_search_docs (message_id) SELECT message_id FROM message_search',
+      `INSERT INTO message_search_fts (rowid, headers, body)
+  SELECT d.doc, s.headers, s.body FROM message_search s JOIN message_search_docs d ON d.message_id = s.message_id`,
+    ],
+    postgres: [
+      // pg_trgm is database-wide. It goes into public (not a per-node or per-test schema whose
+      // DROP ... CASCADE would take every other schema's indexes with it), under an advisory
+      // lock so that two schemas migrating at once do not both create it. Where the role may
+      // not create extensions, an administrator runs CREATE EXTENSION pg_trgm beforehand.
+      `DO $$
+DECLARE trgm_schema text;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('bulwark:pg_trgm'));
+  IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+    IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'public') THEN
+      CREATE EXTENSION pg_trgm WITH SCHEMA public;
+    ELSE
+      CREATE EXTENSION pg_trgm;
+    END IF;
+  END IF;
+  SELECT n.nspname INTO trgm_schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+  EXECUTE format('CREATE INDEX message_search_headers_trgm ON message_search USING gin (headers %I.gin_trgm_ops)', trgm_schema);
+  EXECUTE format('CREATE INDEX message_search_body_trgm ON message_search USING gin (body %I.gin_trgm_ops)', trgm_schema);
+END
+$$`,
+    ],
+  },
+  {
+    // The outbound queue (src/core/queue): one row per queued message (its blob holds a
+    // reference in blobs.refcount) and one per recipient with its own status. A node claims
+    // a message by moving claimed_until into the future with a conditional UPDATE.
+    version: 3,
+    name: 'outbound queue',
+    sql: `
+CREATE TABLE queue_messages (
+  id TEXT PRIMARY KEY,
+  blob_id TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  mail_from TEXT NOT NULL,
+  account_id TEXT,
+  envid TEXT,
+  ret TEXT,
+  is_dsn INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  next_attempt_at BIGINT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  claimed_until BIGINT NOT NULL DEFAULT 0,
+  claimed_by TEXT,
+  delay_notified INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX queue_messages_due ON queue_messages (next_attempt_at);
+CREATE TABLE queue_recipients (
+  message_id TEXT NOT NULL,
+  address TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  orcpt TEXT,
+  notify TEXT,
+  status TEXT NOT NULL,
+  last_reply TEXT,
+  remote_mta TEXT,
+  last_attempt_at BIGINT,
+  PRIMARY KEY (message_id, address)
+);
+`,
+  },
 ];
 
 /** Applies every migration the store has not seen, each in its own transaction. */
@@ -208,6 +309,7 @@ export async function migrate(
       const seen = await q.get('SELECT version FROM schema_migrations WHERE version = ?', [m.version]);
       if (seen) return false;
       for (const stmt of splitStatements(ddl(m.sql, store.dialect))) await q.run(stmt);
+      for (const stmt of (store.dialect === 'sqlite' ? m.sqlite : m.postgres) ?? []) await q.run(stmt);
       await q.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, now()]);
       return true;
     });

@@ -1,0 +1,291 @@
+/**
+ * IMAP benchmark: N clients run a mixed load (SELECT, FETCH headers and full bodies, STORE
+ * flags, APPEND, SEARCH, EXPUNGE, IDLE) against an in-process server, then M idle connections
+ * sit in IDLE on a 10,000-message INBOX to measure memory per connection.
+ *
+ *   npx tsx bench/imap.ts [--clients 20] [--seconds 10] [--messages 10000] [--idle 200] [--dovecot]
+ *
+ * Prints commands/s, p99 latency and memory per idle connection; with --dovecot, the same load
+ * against Debian's Dovecot on this machine (when installable) and the ratio. Summary line last.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { storeMessage } from '../src/core/mail/store.js';
+import { freePort, startTestServer } from '../test/support/server.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const CLIENTS = opt('clients', 20);
+const SECONDS = opt('seconds', 10);
+const MESSAGES = opt('messages', 10_000);
+const IDLE = opt('idle', 200);
+const DOVECOT = args.includes('--dovecot');
+const USER = 'bench@example.com';
+const PASS = 'bench-password-1';
+
+function message(i: number): Buffer {
+  return Buffer.from(
+    `From: Sender ${i % 97} <s${i % 97}@example.org>\r\nTo: bench@example.com\r\nSubject: Bench message ${i}\r\nDate: Thu, 01 Jan 2026 10:00:00 +0000\r\nMessage-ID: <b${i}@example.org>\r\nContent-Type: text/plain\r\n\r\n${'Lorem ipsum dolor sit amet. '.repeat(20 + (i % 40))}\r\n`,
+  );
+}
+
+class Client {
+  private buf = Buffer.alloc(0);
+  private waiter: (() => void) | null = null;
+  private n = 0;
+  constructor(readonly sock: Socket) {
+    sock.on('data', (d: Buffer) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+      this.waiter?.();
+    });
+  }
+  static async open(port: number, user = USER, pass = PASS): Promise<Client> {
+    const s = connect(port, '127.0.0.1');
+    s.setNoDelay(true);
+    const c = new Client(s);
+    await c.until('\r\n');
+    const r = await c.cmd(`LOGIN ${user} ${pass}`);
+    if (!/ OK/.test(r)) throw new Error(`login failed: ${r}`);
+    return c;
+  }
+  async until(marker: string): Promise<string> {
+    for (;;) {
+      const i = this.buf.indexOf(marker);
+      if (i >= 0) {
+        const out = this.buf.subarray(0, i + marker.length).toString('latin1');
+        this.buf = this.buf.subarray(i + marker.length);
+        return out;
+      }
+      await new Promise<void>((r) => (this.waiter = r));
+    }
+  }
+  async cmd(text: string): Promise<string> {
+    const tag = `b${++this.n}`;
+    this.sock.write(`${tag} ${text}\r\n`);
+    // The tagged line starts a line: search for "\r\n<tag> " or the start.
+    for (;;) {
+      const s = this.buf.toString('latin1');
+      const at = s.startsWith(`${tag} `) ? 0 : s.indexOf(`\r\n${tag} `);
+      if (at >= 0) {
+        const end = s.indexOf('\r\n', at + 2);
+        if (end >= 0) {
+          this.buf = this.buf.subarray(end + 2);
+          return s.slice(at, end);
+        }
+      }
+      await new Promise<void>((r) => (this.waiter = r));
+    }
+  }
+}
+
+async function mixedLoad(port: number, user: string, pass: string, clients: number, seconds: number, messages: number): Promise<{ cps: number; p99: number; count: number }> {
+  const cs = await Promise.all(Array.from({ length: clients }, () => Client.open(port, user, pass)));
+  const lat: number[] = [];
+  const byVerb = new Map<string, number[]>();
+  const end = Date.now() + seconds * 1000;
+  let k = 0;
+  await Promise.all(
+    cs.map(async (c, ci) => {
+      const time = async (t: string) => {
+        const t0 = performance.now();
+        const r = await c.cmd(t);
+        const ms = performance.now() - t0;
+        lat.push(ms);
+        const verb = t.split(' ').slice(0, t.startsWith('UID') ? 2 : 1).join(' ') + (t.includes('BODY.PEEK[]') ? ' body' : '');
+        (byVerb.get(verb) ?? byVerb.set(verb, []).get(verb)!).push(ms);
+        if (!/ OK/.test(r)) throw new Error(`${t} -> ${r}`);
+      };
+      await time('SELECT INBOX');
+      while (Date.now() < end) {
+        const r = (k++ * 7919 + ci) % 100;
+        const seq = 1 + ((k * 104729) % messages);
+        if (r < 30) await time(`FETCH ${seq}:${Math.min(messages, seq + 19)} (UID FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])`);
+        else if (r < 45) await time(`FETCH ${seq} BODY.PEEK[]`);
+        else if (r < 65) await time(`UID STORE ${seq} ${r % 2 ? '+' : '-'}FLAGS (\\Seen)`);
+        else if (r < 72) {
+          const m = message(100000 + k);
+          await time(`APPEND INBOX {${m.length}+}\r\n${m.toString('latin1')}`);
+        } else if (r < 82) await time(`SEARCH UNSEEN FROM s${k % 97}`);
+        else if (r < 85) await time('EXPUNGE');
+        else if (r < 90) await time('SELECT INBOX');
+        else {
+          // A short IDLE.
+          const t0 = performance.now();
+          c.sock.write('i IDLE\r\n');
+          await c.until('+ ');
+          c.sock.write('DONE\r\n');
+          await c.cmd('NOOP');
+          lat.push(performance.now() - t0);
+        }
+      }
+    }),
+  );
+  for (const c of cs) c.sock.destroy();
+  for (const [v, xs] of [...byVerb].sort()) {
+    xs.sort((a, b) => a - b);
+    console.log(`  ${v.padEnd(12)} n=${String(xs.length).padStart(5)}  p50 ${xs[Math.floor(xs.length / 2)]!.toFixed(1)} ms  p99 ${xs[Math.floor(xs.length * 0.99)]!.toFixed(1)} ms`);
+  }
+  lat.sort((a, b) => a - b);
+  return { cps: lat.length / seconds, p99: lat[Math.floor(lat.length * 0.99)] ?? 0, count: lat.length };
+}
+
+async function seed(port: number, user: string, pass: string, n: number, viaCore: ((i: number) => Promise<void>) | null): Promise<void> {
+  if (viaCore) {
+    for (let i = 0; i < n; i += 100) await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, j) => viaCore(i + j)));
+    return;
+  }
+  const cs = await Promise.all(Array.from({ length: 10 }, () => Client.open(port, user, pass)));
+  await Promise.all(
+    cs.map(async (c, ci) => {
+      for (let i = ci; i < n; i += cs.length) {
+        const m = message(i);
+        await c.cmd(`APPEND INBOX {${m.length}+}\r\n${m.toString('latin1')}`);
+      }
+    }),
+  );
+  for (const c of cs) c.sock.destroy();
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+async function startDovecot(): Promise<{ port: number; stop: () => void } | null> {
+  try {
+    if (!existsSync('/usr/sbin/dovecot')) {
+      if (process.getuid?.() !== 0) return null;
+      execFileSync('apt-get', ['install', '-y', 'dovecot-imapd'], { stdio: 'ignore', timeout: 180_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'bench-dovecot-'));
+    const port = await freePort();
+    // Dovecot refuses to run login and mail processes as root: mail is owned by the
+    // package's "dovecot" user, login runs as "dovenull".
+    const uid = Number(execFileSync('id', ['-u', 'dovecot']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'dovecot']).toString().trim());
+    mkdirSync(join(dir, 'mail'));
+    mkdirSync(join(dir, 'run'));
+    execFileSync('chown', ['-R', `${uid}:${gid}`, join(dir, 'mail')]);
+    execFileSync('chmod', ['755', dir]);
+    writeFileSync(join(dir, 'passwd'), `${USER}:{PLAIN}${PASS}:${uid}:${gid}::${dir}/mail/home::\n`);
+    writeFileSync(
+      join(dir, 'dovecot.conf'),
+      [
+        `base_dir = ${dir}/run`,
+        `state_dir = ${dir}/run`,
+        `log_path = ${dir}/dovecot.log`,
+        'protocols = imap',
+        'listen = 127.0.0.1',
+        'ssl = no',
+        'disable_plaintext_auth = no',
+        'auth_mechanisms = plain',
+        'default_internal_user = dovecot',
+        'default_internal_group = dovecot',
+        'default_login_user = dovenull',
+        `first_valid_uid = ${uid}`,
+        `first_valid_gid = ${gid}`,
+        `mail_location = maildir:${dir}/mail/%u`,
+        'passdb {',
+        '  driver = passwd-file',
+        `  args = ${dir}/passwd`,
+        '}',
+        'userdb {',
+        '  driver = passwd-file',
+        `  args = ${dir}/passwd`,
+        '}',
+        'service imap-login {',
+        '  inet_listener imap {',
+        '    address = 127.0.0.1',
+        `    port = ${port}`,
+        '  }',
+        '  inet_listener imaps {',
+        '    port = 0',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const proc: ChildProcess = spawn('/usr/sbin/dovecot', ['-F', '-c', join(dir, 'dovecot.conf')], { stdio: 'ignore' });
+    const stop = () => {
+      proc.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    };
+    for (let t = 0; t < 30; t++) {
+      await new Promise((r) => setTimeout(r, 200));
+      try {
+        const c = await Promise.race([Client.open(port), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000))]);
+        c.sock.destroy();
+        return { port, stop };
+      } catch {
+        // Not up yet; retry.
+      }
+    }
+    stop();
+    return null;
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  const srv = await startTestServer({ listeners: ['imap'], extraToml: '[auth]\nbase_delay_ms = 0\nmax_failures_per_ip = 1000000\n' });
+  const accountId = await srv.addUser(USER, PASS);
+  const port = srv.ports.imap!;
+  const t0 = Date.now();
+  await seed(port, USER, PASS, MESSAGES, async (i) => {
+    await storeMessage(srv.server.ctx, message(i), [{ accountId }]);
+  });
+  console.log(`seeded ${MESSAGES} messages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  // Idle memory: M connections in IDLE on the INBOX.
+  gc();
+  await new Promise((r) => setTimeout(r, 200));
+  const before = process.memoryUsage();
+  const idlers: Client[] = [];
+  for (let i = 0; i < IDLE; i++) {
+    const c = await Client.open(port);
+    await c.cmd('SELECT INBOX');
+    c.sock.write('i IDLE\r\n');
+    await c.until('+ ');
+    idlers.push(c);
+  }
+  gc();
+  await new Promise((r) => setTimeout(r, 500));
+  gc();
+  const after = process.memoryUsage();
+  const perConnHeap = (after.heapUsed + after.external + after.arrayBuffers - (before.heapUsed + before.external + before.arrayBuffers)) / IDLE;
+  const perConnRss = (after.rss - before.rss) / IDLE;
+  console.log(`idle memory (client and server in one process, includes client sockets): ${(perConnHeap / 1024).toFixed(1)} KiB heap+external, ${(perConnRss / 1024).toFixed(1)} KiB RSS per IDLE connection on a ${MESSAGES}-message INBOX`);
+  for (const c of idlers) c.sock.destroy();
+
+  const ours = await mixedLoad(port, USER, PASS, CLIENTS, SECONDS, MESSAGES);
+  console.log(`bulwark: ${ours.count} commands in ${SECONDS} s by ${CLIENTS} clients: ${ours.cps.toFixed(0)} commands/s, p99 ${ours.p99.toFixed(1)} ms`);
+  await srv.stop();
+
+  let dovecotLine = 'dovecot: not run (pass --dovecot)';
+  if (DOVECOT) {
+    const dv = await startDovecot();
+    if (!dv) dovecotLine = 'dovecot: not available (not installed and not installable here)';
+    else {
+      try {
+        await seed(dv.port, USER, PASS, MESSAGES, null);
+        const theirs = await mixedLoad(dv.port, USER, PASS, CLIENTS, SECONDS, MESSAGES);
+        dovecotLine = `dovecot: ${theirs.cps.toFixed(0)} commands/s, p99 ${theirs.p99.toFixed(1)} ms; bulwark/dovecot throughput ratio ${(ours.cps / theirs.cps).toFixed(2)}`;
+      } finally {
+        dv.stop();
+      }
+    }
+    console.log(dovecotLine);
+  }
+  console.log(`SUMMARY imap: ${ours.cps.toFixed(0)} commands/s, p99 ${ours.p99.toFixed(1)} ms, ${(perConnHeap / 1024).toFixed(1)} KiB per idle connection (${MESSAGES} messages); ${dovecotLine}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,175 @@
+/**
+ * Text keys of SEARCH (RFC 9051 §6.4.4 BODY, TEXT, HEADER, SUBJECT, FROM, TO, CC, BCC):
+ * the UIDs of one mailbox whose stored search text contains a string.
+ *
+ * Two phases, both inside the caller's read snapshot:
+ * 1. Candidates. SQLite: the FTS5 trigram index (migration 2) via MATCH; PostgreSQL: ILIKE,
+ *    which the pg_trgm GIN indexes serve. The needle is cut into pieces the index is trusted
+ *    with (fold.ts); a needle with no piece of three or more characters cannot use a trigram
+ *    index, and the candidates are then every message of the mailbox that passes the query's
+ *    other top-level conditions: a bounded scan of one mailbox, read in pages.
+ * 2. The exact test: case-insensitive substring (foldCase) on each candidate's text, read in
+ *    pages of PAGE messages, so memory stays bounded by the page and not the mailbox. On
+ *    SQLite, an ASCII needle on whole columns is tested exactly in SQL instead (textUids).
+ */
+import type { Dialect, Queryable, SqlValue } from '../../../store/port.js';
+import type { TextField } from '../search-types.js';
+import { containsFolded, foldCase, indexSegments } from './fold.js';
+
+/** Messages whose text is read per query in phase 2. */
+const PAGE = 100;
+
+/** A text condition, normalised: which stored column(s), which header field, what needle. */
+export interface TextCondition {
+  /** Header field name (lower case) the value must be in, or null for whole columns. */
+  field: string | null;
+  /** Columns searched when field is null. */
+  columns: ReadonlyArray<'headers' | 'body'>;
+  /** The needle, folded. */
+  needle: string;
+}
+
+/** Turns a text or header key into a TextCondition. */
+export function textCondition(key: { op: 'text'; field: TextField; value: string } | { op: 'header'; field: string; value: string }): TextCondition {
+  const needle = foldCase(key.value);
+  if (key.op === 'header') return { field: key.field.toLowerCase(), columns: ['headers'], needle };
+  switch (key.field) {
+    case 'body':
+      return { field: null, columns: ['body'], needle };
+    case 'text':
+      // RFC 9051 §6.4.4 TEXT: "in the header or body of the message".
+      return { field: null, columns: ['headers', 'body'], needle };
+    default:
+      // SUBJECT/FROM/TO/CC/BCC: the named header field's (RFC 2047 decoded) value.
+      return { field: key.field, columns: ['headers'], needle };
+  }
+}
+
+/** Whether one message's stored text satisfies the condition (the exact phase). */
+export function matchesText(cond: TextCondition, headers: string, body: string): boolean {
+  if (cond.field === null) {
+    return (cond.columns.includes('headers') && containsFolded(headers, cond.needle)) || (cond.columns.includes('body') && containsFolded(body, cond.needle));
+  }
+  // The stored header text is one "Name: value" line per field, unfolded (mime/text.ts).
+  for (const line of headers.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon <= 0 || line.slice(0, colon).toLowerCase() !== cond.field) continue;
+    const value = line.charCodeAt(colon + 1) === 0x20 ? line.slice(colon + 2) : line.slice(colon + 1);
+    // RFC 9051 §6.4.4 HEADER: an empty string matches every message that has the field.
+    if (containsFolded(value, cond.needle)) return true;
+  }
+  return false;
+}
+
+/** The pieces an index lookup may use: the needle's, and for a header field "name:". */
+function lookupGroups(cond: TextCondition, isSafe: (c: string) => boolean): string[][] {
+  const groups = [indexSegments(cond.needle, isSafe)];
+  if (cond.field !== null) groups.push(indexSegments(`${cond.field}:`, isSafe));
+  return groups.filter((g) => g.length > 0);
+}
+
+const chars = (s: string): number => [...s].length;
+
+/** The SQL fragment (and its parameters) that narrows candidates through the index, or null. */
+/** An index condition; `with` (a CTE, whose parameters come first in `params`) when it needs one. */
+interface IndexFilter {
+  with?: string;
+  sql: string;
+  params: SqlValue[];
+}
+
+function indexFilter(dialect: Dialect, accountId: string, cond: TextCondition, isSafe: (c: string) => boolean): IndexFilter | null {
+  const groups = lookupGroups(cond, isSafe);
+  if (!groups.some((g) => g.some((s) => chars(s) >= 3))) return null;
+  if (dialect === 'sqlite') {
+    // FTS5 query syntax: a column filter before a double-quoted phrase ("" escapes a quote);
+    // the trigram tokenizer matches a phrase as a substring.
+    const cols = `{${cond.columns.join(' ')}}`;
+    const phrases = groups.flat().filter((s) => chars(s) >= 3).map((s) => `${cols} : "${s.replace(/"/g, '""')}"`);
+    return {
+      sql: 'mm.message_id IN (SELECT d.message_id FROM message_search_fts f JOIN message_search_docs d ON d.doc = f.rowid WHERE message_search_fts MATCH ?)',
+      params: [phrases.join(' AND ')],
+    };
+  }
+  // PostgreSQL: one ILIKE pattern per group, the pieces in order with % between.
+  const esc = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const conds: string[] = [];
+  const params: SqlValue[] = [accountId];
+  for (const g of groups) {
+    const pattern = `%${g.map(esc).join('%')}%`;
+    conds.push(`(${cond.columns.map((c) => `s2.${c} ILIKE ? ESCAPE '\\'`).join(' OR ')})`);
+    for (let i = 0; i < cond.columns.length; i++) params.push(pattern);
+  }
+  // A MATERIALIZED CTE (PostgreSQL 12+) runs the index lookup once, on its own: inlined, the
+  // planner may instead re-run the ILIKE per message of the mailbox, or per row of a semi-join.
+  return {
+    with: `WITH hits AS MATERIALIZED (SELECT s2.message_id FROM message_search s2 WHERE s2.account_id = ? AND ${conds.join(' AND ')})`,
+    sql: 'mm.message_id IN (SELECT message_id FROM hits)',
+    params,
+  };
+}
+
+/** What a text evaluation runs against. */
+export interface TextScope {
+  q: Queryable;
+  dialect: Dialect;
+  accountId: string;
+  mailboxId: string;
+  /** Extra SQL over mm (mailbox_messages) and m (messages) every candidate must pass. */
+  restrict: { sql: string; params: SqlValue[] } | null;
+  /** Which folded characters the index can be trusted with (fold.ts). */
+  isSafe: (c: string) => boolean;
+}
+
+/** UIDs (ascending) of the scope's mailbox whose text satisfies the condition. */
+export async function textUids(scope: TextScope, cond: TextCondition): Promise<number[]> {
+  const { q, mailboxId } = scope;
+  // RFC 9051 §6.4.4: the empty string is a substring of every text.
+  if (cond.field === null && cond.needle === '') return candidateUids(scope, null);
+  const filter = indexFilter(scope.dialect, scope.accountId, cond, scope.isSafe);
+  // SQLite's lower() folds ASCII only, and the one non-ASCII character whose fold is ASCII is
+  // U+212A KELVIN SIGN ("k"): for an ASCII needle without "k", instr(lower(...)) is exactly
+  // the foldCase substring test, and the whole condition runs in the engine.
+  if (scope.dialect === 'sqlite' && cond.field === null && /^[\x01-\x7f]*$/.test(cond.needle) && !cond.needle.includes('k')) {
+    const exact = { sql: `(${cond.columns.map((c) => `instr(lower(s.${c}), ?) > 0`).join(' OR ')})`, params: cond.columns.map(() => cond.needle) };
+    return candidateUids(scope, filter, exact);
+  }
+  const candidates = await candidateUids(scope, filter);
+  const out: number[] = [];
+  const cols = cond.field === null ? cond.columns : ['headers'];
+  const select = `mm.uid AS uid, ${cols.includes('headers') ? 's.headers' : "''"} AS headers, ${cols.includes('body') ? 's.body' : "''"} AS body`;
+  for (let i = 0; i < candidates.length; i += PAGE) {
+    const page = candidates.slice(i, i + PAGE);
+    const rows = await q.all<{ uid: number; headers: string; body: string }>(
+      `SELECT ${select} FROM mailbox_messages mm JOIN message_search s ON s.message_id = mm.message_id
+       WHERE mm.mailbox_id = ? AND mm.uid IN (${page.join(',')}) ORDER BY mm.uid`,
+      [mailboxId],
+    );
+    for (const r of rows) if (matchesText(cond, r.headers ?? '', r.body ?? '')) out.push(Number(r.uid));
+  }
+  return out;
+}
+
+async function candidateUids(scope: TextScope, filter: IndexFilter | null, exact?: { sql: string; params: SqlValue[] }): Promise<number[]> {
+  const where = ['mm.mailbox_id = ?'];
+  // Parameters in the order their `?` appear: the CTE's first.
+  const params: SqlValue[] = filter?.with ? [...filter.params, scope.mailboxId] : [scope.mailboxId];
+  if (filter) {
+    where.push(filter.sql);
+    if (!filter.with) params.push(...filter.params);
+  }
+  if (exact) {
+    where.push(exact.sql);
+    params.push(...exact.params);
+  }
+  if (scope.restrict) {
+    where.push(`(${scope.restrict.sql})`);
+    params.push(...scope.restrict.params);
+  }
+  const rows = await scope.q.all<{ uid: number }>(
+    `${filter?.with ?? ''} SELECT mm.uid AS uid FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id${exact ? ' JOIN message_search s ON s.message_id = mm.message_id' : ''}
+     WHERE ${where.join(' AND ')} ORDER BY mm.uid`,
+    params,
+  );
+  return rows.map((r) => Number(r.uid));
+}

@@ -1,0 +1,166 @@
+/**
+ * What an IMAP session (or any client keeping a view of a mailbox) needs to stay in sync:
+ * the mailbox's UIDs at one modseq, the changes after a modseq read from the change log
+ * (RFC 7162 §3.1 CONDSTORE, §3.2 QRESYNC VANISHED), and per-message rows for FETCH.
+ */
+import type { Context } from '../context.js';
+import { NotFound } from '../errors.js';
+import type { Queryable } from '../../store/port.js';
+import { parseStoredFlags } from './flags.js';
+
+/** The UIDs of a mailbox at one modseq, ascending. */
+export interface MailboxSnapshot {
+  uids: Uint32Array;
+  highestModseq: number;
+  uidNext: number;
+  uidValidity: number;
+}
+
+async function mailboxHead(q: Queryable, accountId: string, mailboxId: string) {
+  const m = await q.get<{ highest_modseq: number; uid_next: number; uid_validity: number }>(
+    'SELECT highest_modseq, uid_next, uid_validity FROM mailboxes WHERE id = ? AND account_id = ? AND deleted_at IS NULL',
+    [mailboxId, accountId],
+  );
+  if (!m) throw new NotFound('no such mailbox');
+  return { highestModseq: Number(m.highest_modseq), uidNext: Number(m.uid_next), uidValidity: Number(m.uid_validity) };
+}
+
+/** Reads every UID of a mailbox with the mailbox's highest modseq, in one snapshot. */
+export async function mailboxSnapshot(ctx: Context, accountId: string, mailboxId: string): Promise<MailboxSnapshot> {
+  return ctx.store.read(async (q) => {
+    const head = await mailboxHead(q, accountId, mailboxId);
+    const rows = await q.all<{ uid: number }>('SELECT uid FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid', [mailboxId]);
+    const uids = new Uint32Array(rows.length);
+    rows.forEach((r, i) => (uids[i] = Number(r.uid)));
+    return { uids, ...head };
+  });
+}
+
+/** Changes to one mailbox's messages after a modseq. */
+export interface MailboxDelta {
+  highestModseq: number;
+  uidNext: number;
+  /** UIDs added (may include ones expunged again since). */
+  created: number[];
+  /** UIDs whose flags changed and that still exist, with their flags and modseq now. */
+  updated: Array<{ uid: number; flags: string[]; modseq: number }>;
+  /** UIDs expunged. */
+  expunged: number[];
+  /** The log held more rows than the limit: the caller should reload the whole snapshot. */
+  truncated: boolean;
+}
+
+/** Reads what changed in a mailbox after sinceModseq, from the change log. */
+export async function mailboxChangesSince(ctx: Context, accountId: string, mailboxId: string, sinceModseq: number, limit = 5000): Promise<MailboxDelta> {
+  return ctx.store.read(async (q) => {
+    const head = await mailboxHead(q, accountId, mailboxId);
+    const out: MailboxDelta = { ...head, created: [], updated: [], expunged: [], truncated: false };
+    if (head.highestModseq <= sinceModseq) return out;
+    const rows = await q.all<{ op: string; uid: number | null }>(
+      "SELECT op, uid FROM changes WHERE mailbox_id = ? AND account_id = ? AND modseq > ? AND type = 'email' ORDER BY modseq, id LIMIT ?",
+      [mailboxId, accountId, sinceModseq, limit + 1],
+    );
+    if (rows.length > limit) {
+      out.truncated = true;
+      return out;
+    }
+    const created = new Set<number>();
+    const updated = new Set<number>();
+    const expunged = new Set<number>();
+    for (const r of rows) {
+      if (r.uid === null) continue;
+      const uid = Number(r.uid);
+      if (r.op === 'create') created.add(uid);
+      else if (r.op === 'update') updated.add(uid);
+      else if (r.op === 'expunge' || r.op === 'destroy') expunged.add(uid);
+    }
+    out.created = [...created].filter((u) => !expunged.has(u)).sort((a, b) => a - b);
+    out.expunged = [...expunged].sort((a, b) => a - b);
+    const live = [...updated].filter((u) => !expunged.has(u));
+    for (let i = 0; i < live.length; i += 500) {
+      const part = live.slice(i, i + 500);
+      const fr = await q.all<{ uid: number; flags: string; modseq: number }>(
+        `SELECT uid, flags, modseq FROM mailbox_messages WHERE mailbox_id = ? AND uid IN (${part.map(() => '?').join(',')})`,
+        [mailboxId, ...part],
+      );
+      for (const r of fr) out.updated.push({ uid: Number(r.uid), flags: parseStoredFlags(r.flags), modseq: Number(r.modseq) });
+    }
+    out.updated.sort((a, b) => a.uid - b.uid);
+    return out;
+  });
+}
+
+/** UIDs expunged from a mailbox after a modseq (RFC 7162 §3.2.5.1 VANISHED (EARLIER)). */
+export async function expungedSince(ctx: Context, accountId: string, mailboxId: string, sinceModseq: number): Promise<number[]> {
+  const rows = await ctx.store.read((q) =>
+    q.all<{ uid: number }>(
+      "SELECT DISTINCT uid FROM changes WHERE mailbox_id = ? AND account_id = ? AND modseq > ? AND type = 'email' AND op = 'expunge' AND uid IS NOT NULL ORDER BY uid",
+      [mailboxId, accountId, sinceModseq],
+    ),
+  );
+  return rows.map((r) => Number(r.uid));
+}
+
+/** One message in a mailbox, as FETCH reads it. */
+export interface FetchRow {
+  uid: number;
+  emailId: string;
+  threadId: string;
+  blobId: string;
+  size: number;
+  flags: string[];
+  modseq: number;
+  receivedAt: number;
+  savedAt: number;
+  /** The stored ParsedMessage JSON (without search text), when asked for. */
+  structure: string | null;
+}
+
+/** Reads FETCH rows for UIDs of a mailbox (missing UIDs are left out), in UID order. */
+export async function fetchRows(ctx: Context, accountId: string, mailboxId: string, uids: readonly number[], withStructure: boolean): Promise<FetchRow[]> {
+  const out: FetchRow[] = [];
+  await ctx.store.read(async (q) => {
+    for (let i = 0; i < uids.length; i += 500) {
+      const part = uids.slice(i, i + 500);
+      const rows = await q.all<{ uid: number; message_id: string; thread_id: string; blob_id: string; size: number; flags: string; modseq: number; received_at: number; saved_at: number; structure: string | null }>(
+        `SELECT mm.uid, mm.message_id, m.thread_id, m.blob_id, mm.size, mm.flags, mm.modseq, m.received_at, mm.saved_at, ${withStructure ? 'm.structure' : 'NULL AS structure'}
+         FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id
+         WHERE mm.mailbox_id = ? AND mm.account_id = ? AND mm.uid IN (${part.map(() => '?').join(',')})`,
+        [mailboxId, accountId, ...part],
+      );
+      for (const r of rows) {
+        out.push({
+          uid: Number(r.uid),
+          emailId: r.message_id,
+          threadId: r.thread_id,
+          blobId: r.blob_id,
+          size: Number(r.size),
+          flags: parseStoredFlags(r.flags),
+          modseq: Number(r.modseq),
+          receivedAt: Number(r.received_at),
+          savedAt: Number(r.saved_at),
+          structure: r.structure,
+        });
+      }
+    }
+  });
+  return out.sort((a, b) => a.uid - b.uid);
+}
+
+/** The account's quota usage (RFC 9208 STORAGE, in bytes; quotaBytes 0 = unlimited). */
+export async function accountQuota(ctx: Context, accountId: string): Promise<{ usedBytes: number; quotaBytes: number }> {
+  const r = await ctx.store.read((q) => q.get<{ used_bytes: number; quota_bytes: number }>('SELECT used_bytes, quota_bytes FROM accounts WHERE id = ? AND deleted_at IS NULL', [accountId]));
+  if (!r) throw new NotFound('no such account');
+  return { usedBytes: Number(r.used_bytes), quotaBytes: Number(r.quota_bytes) };
+}
+
+/** The lowest UID without \Seen in a mailbox, or null (RFC 3501 §6.3.1 OK [UNSEEN]). */
+export async function firstUnseenUid(ctx: Context, accountId: string, mailboxId: string): Promise<number | null> {
+  const r = await ctx.store.read((q) =>
+    q.get<{ uid: number | null }>(
+      "SELECT MIN(uid) AS uid FROM mailbox_messages WHERE mailbox_id = ? AND account_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ESCAPE '!'",
+      [mailboxId, accountId],
+    ),
+  );
+  return r?.uid === null || r?.uid === undefined ? null : Number(r.uid);
+}
