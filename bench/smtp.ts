@@ -12,19 +12,25 @@
  * maildir through virtual(8), and prints the ratio. Postfix's 250 means "in its queue" (also
  * fsynced); its delivered count is the maildir files present once its queue drained.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LISTENER_NAMES, loadConfig } from '../src/config/index.js';
+import { LISTENER_NAMES } from '../src/config/index.js';
 import * as accounts from '../src/core/accounts/index.js';
-import { silentLogger } from '../src/core/context.js';
 import { ensureSelfSignedCertificate } from '../src/security/tls.js';
-import { startServer } from '../src/server/serve.js';
 
-const { values } = parseArgs({ options: { messages: { type: 'string', default: '1000' }, concurrency: { type: 'string', default: '32' }, postfix: { type: 'boolean', default: false }, 'max-kb': { type: 'string', default: '1024' } } });
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '32' },
+    postfix: { type: 'boolean', default: false },
+    'max-kb': { type: 'string', default: '1024' },
+    'text-only': { type: 'boolean', default: false },
+  },
+});
 const N = Number(values.messages);
 const C = Number(values.concurrency);
 const SIZES = [4, 8, 16, 32, 64, 128, 256, 512, 1024].filter((k) => k <= Number(values['max-kb'])).map((k) => k * 1024);
@@ -43,12 +49,35 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A message of about `size` bytes with a unique Message-ID. */
+/** Resolves once something listens on the port (the spawned server is up). */
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect({ host: '127.0.0.1', port }, () => (s.destroy(), res(true)));
+      s.on('error', () => res(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not listen on ${port}`);
+}
+
+/**
+ * A message of about `size` bytes with a unique Message-ID. Like real mail, it has a text
+ * part of at most 8 KiB and, above that, a base64 attachment making up the rest; --text-only
+ * makes the whole body text (the worst case for the search index).
+ */
 function message(id: string, size: number): Buffer {
-  const head = `From: load@sender.example\r\nTo: load@bench.example\r\nSubject: bench ${id}\r\nMessage-ID: <${id}>\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\n`;
-  const line = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_.:\r\n';
-  const body = line.repeat(Math.max(1, Math.ceil((size - head.length) / line.length)));
-  return Buffer.from(head + body + '.\r\n');
+  const head = `From: load@sender.example\r\nTo: load@bench.example\r\nSubject: bench ${id}\r\nMessage-ID: <${id}>\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n`;
+  const line = 'The quick brown fox jumps over the lazy dog while the bench counts messages.\r\n';
+  const textBytes = values['text-only'] ? size : Math.min(size, 8192);
+  const text = line.repeat(Math.max(1, Math.ceil((textBytes - head.length) / line.length)));
+  if (textBytes >= size) return Buffer.from(`${head}Content-Type: text/plain; charset=us-ascii\r\n\r\n${text}.\r\n`);
+  const b64 = Buffer.alloc(Math.floor(((size - textBytes) * 3) / 4), id).toString('base64').replace(/.{76}/g, '$&\r\n');
+  return Buffer.from(
+    `${head}Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n${text}` +
+      `--b\r\nContent-Type: application/pdf; name="report.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--b--\r\n.\r\n`,
+  );
 }
 
 interface LoadResult {
@@ -142,12 +171,20 @@ async function benchBulwark(): Promise<{ rate: number; lost: number; accepted: n
     lines.push('[smtp]', 'greeting_delay_ms = 0', 'check_authentication = false', `max_connections_per_ip = ${C + 10}`);
     writeFileSync(join(dataDir, 'bulwark.toml'), lines.join('\n') + '\n');
     await ensureSelfSignedCertificate(join(dataDir, 'tls'), 'mail.bench.example', []);
-    const server = await startServer(dataDir, loadConfig(dataDir, {}), silentLogger);
+    // The server runs in its own process, as Postfix does: the load generator must not share
+    // its CPU time.
+    const { openContext } = await import('../src/cli/support.js');
+    const admin = await openContext(dataDir, {});
     const actor = { name: 'bench', protocol: 'bench' };
-    await accounts.addDomain(server.ctx, 'bench.example', actor);
-    const acc = await accounts.addAccount(server.ctx, { address: 'load@bench.example', quotaBytes: 0 }, actor);
+    await accounts.addDomain(admin.ctx, 'bench.example', actor);
+    const acc = await accounts.addAccount(admin.ctx, { address: 'load@bench.example', quotaBytes: 0 }, actor);
+    await admin.close();
+    const server = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../src/cli/main.ts'), 'serve', '--data', dataDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BULWARK_LOG_LEVEL: 'warn' } });
+    await waitForPort(port);
     const r = await load(port, 'load@bench.example');
-    const stored = await server.ctx.store.read((q) => q.all<{ structure: string }>('SELECT structure FROM messages WHERE account_id = ?', [acc.id]));
+    const view = await openContext(dataDir, {});
+    const stored = await view.ctx.store.read((q) => q.all<{ structure: string }>('SELECT structure FROM messages WHERE account_id = ?', [acc.id]));
+    await view.close();
     const ids = new Map<string, number>();
     for (const s of stored) {
       const id = (JSON.parse(s.structure) as { messageId: string | null }).messageId ?? '';
@@ -155,7 +192,9 @@ async function benchBulwark(): Promise<{ rate: number; lost: number; accepted: n
     }
     const delivered = r.accepted.filter((id) => ids.get(`<${id}>`) === 1 || ids.get(id) === 1).length;
     report('bulwark', r, delivered);
-    await server.stop();
+    const exited = new Promise((res) => server.once('exit', res));
+    server.kill('SIGTERM');
+    await exited;
     const sorted = [...r.latenciesMs].sort((a, b) => a - b);
     return { rate: r.accepted.length / (r.elapsedMs / 1000), lost: r.accepted.length - delivered, accepted: r.accepted.length, delivered, p50: pct(sorted, 50), p99: pct(sorted, 99) };
   } finally {

@@ -13,6 +13,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import type { Context, Logger } from '../core/context.js';
 import { collectGarbage } from '../core/gc.js';
 import { reparseOutdated } from '../core/mail/reparse.js';
+import { indexAllPending } from '../core/mail/search-index.js';
 import { adminHandler, publicHandler } from '../protocols/http/index.js';
 import { TlsCertificates } from '../security/tls.js';
 import { lockDataFolder, openStorage, type DataLock, type Storage } from '../store/index.js';
@@ -36,6 +37,7 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
   const httpServers: HttpServer[] = [];
   const protocolServers = new Map<ListenerRole['protocol'], ProtocolServer>();
   let gcTimer: NodeJS.Timeout | null = null;
+  let indexTimer: NodeJS.Timeout | null = null;
   try {
     const gcGraceMs = config.retention.gcGraceMinutes * 60_000;
     storage = await openStorage({ dataDir, store: config.store, blobs: config.blobs, bus: config.bus, blobPinMs: gcGraceMs, now: () => clock.now() });
@@ -127,6 +129,16 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
     };
     gcTimer = setInterval(runGc, config.retention.gcIntervalMinutes * 60_000);
     gcTimer.unref();
+    // The background text indexer (SQLite): short batches, so sessions keep running between them.
+    let indexing = false;
+    indexTimer = setInterval(() => {
+      if (indexing) return;
+      indexing = true;
+      indexAllPending(ctx, 200)
+        .catch((e: unknown) => log.error({ event: 'search.index.error', err: e }, 'text indexing failed'))
+        .finally(() => (indexing = false));
+    }, 500);
+    indexTimer.unref();
     setImmediate(runGc);
 
     let stopping: Promise<void> | null = null;
@@ -134,6 +146,7 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
       (stopping ??= (async () => {
         log.info({ event: 'server.stopping' }, 'shutting down');
         if (gcTimer) clearInterval(gcTimer);
+        if (indexTimer) clearInterval(indexTimer);
         await Promise.all(listeners.map((l) => l.close()));
         await Promise.all([...protocolServers.values()].map((p) => p.close()));
         await Promise.all(
@@ -153,6 +166,7 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
     return { ctx, listeners, stop };
   } catch (e) {
     if (gcTimer) clearInterval(gcTimer);
+    if (indexTimer) clearInterval(indexTimer);
     await Promise.all(listeners.map((l) => l.close()));
     await Promise.all([...protocolServers.values()].map((p) => p.close()));
     if (storage) await storage.close();

@@ -289,6 +289,35 @@ CREATE TABLE queue_recipients (
 );
 `,
   },
+  {
+    // SQLite's text index is filled in the background (core/mail/search-index.ts) instead
+    // of inside each delivery's transaction: a trigram index over up to 256 KiB of text per
+    // message made every delivery commit several times its own size, and FTS5 builds far
+    // fewer, larger segments from batches. Rows wait in message_search_pending meanwhile,
+    // and SEARCH treats pending messages as candidates, so results stay exact.
+    version: 4,
+    name: 'background search indexing',
+    sql: '',
+    sqlite: [
+      'CREATE TABLE message_search_pending (message_id TEXT PRIMARY KEY)',
+      'DROP TRIGGER message_search_fts_insert',
+      'DROP TRIGGER message_search_fts_update',
+      'DROP TRIGGER message_search_fts_delete',
+      `CREATE TRIGGER message_search_pending_insert AFTER INSERT ON message_search BEGIN
+  INSERT OR IGNORE INTO message_search_pending (message_id) VALUES (new.message_id);
+END`,
+      `CREATE TRIGGER message_search_fts_update AFTER UPDATE ON message_search BEGIN
+  DELETE FROM message_search_fts WHERE rowid = (SELECT doc FROM message_search_docs WHERE message_id = old.message_id);
+  DELETE FROM message_search_docs WHERE message_id = old.message_id;
+  INSERT OR IGNORE INTO message_search_pending (message_id) VALUES (new.message_id);
+END`,
+      `CREATE TRIGGER message_search_fts_delete AFTER DELETE ON message_search BEGIN
+  DELETE FROM message_search_fts WHERE rowid = (SELECT doc FROM message_search_docs WHERE message_id = old.message_id);
+  DELETE FROM message_search_docs WHERE message_id = old.message_id;
+  DELETE FROM message_search_pending WHERE message_id = old.message_id;
+END`,
+    ],
+  },
 ];
 
 /** Applies every migration the store has not seen, each in its own transaction. */

@@ -86,8 +86,10 @@ function indexFilter(dialect: Dialect, accountId: string, cond: TextCondition, i
     // the trigram tokenizer matches a phrase as a substring.
     const cols = `{${cond.columns.join(' ')}}`;
     const phrases = groups.flat().filter((s) => chars(s) >= 3).map((s) => `${cols} : "${s.replace(/"/g, '""')}"`);
+    // Messages the background indexer has not reached yet (search-index.ts) are candidates too.
     return {
-      sql: 'mm.message_id IN (SELECT d.message_id FROM message_search_fts f JOIN message_search_docs d ON d.doc = f.rowid WHERE message_search_fts MATCH ?)',
+      sql: `(mm.message_id IN (SELECT d.message_id FROM message_search_fts f JOIN message_search_docs d ON d.doc = f.rowid WHERE message_search_fts MATCH ?)
+        OR mm.message_id IN (SELECT message_id FROM message_search_pending))`,
       params: [phrases.join(' AND ')],
     };
   }
