@@ -113,3 +113,22 @@ describe('decodeEncodedWords', () => {
     expect(decodeEncodedWords('Grüße =?utf-8?q?aus?= Köln')).toBe('Grüße aus Köln');
   });
 });
+
+describe('decodedLength', () => {
+  it('equals the length of the decoded bytes, for clean and for messy base64', async () => {
+    const fc = (await import('fast-check')).default;
+    const { decodedLength, decodeTransferEncoding } = await import('./transferEncoding.js');
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.integer({ min: 4, max: 80 }), fc.constantFrom('', 'junk', 'midpad', 'space'), (data, width, mess) => {
+        let b64 = Buffer.from(data).toString('base64');
+        b64 = b64.replace(new RegExp(`.{${width}}`, 'g'), '$&\r\n');
+        if (mess === 'junk') b64 = b64.slice(0, b64.length >> 1) + '!*' + b64.slice(b64.length >> 1);
+        if (mess === 'midpad') b64 = b64 + '=\r\nQUJD';
+        if (mess === 'space') b64 = ' ' + b64.replace(/\r\n/g, ' \r\n');
+        const bytes = Buffer.from(b64, 'latin1');
+        expect(decodedLength(bytes, 'base64')).toBe(decodeTransferEncoding(bytes, 'base64').length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

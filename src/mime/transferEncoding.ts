@@ -127,6 +127,8 @@ export function decodeTransferEncoding(bytes: Uint8Array, encoding: string | nul
 /** Octets after decoding, computed without keeping the decoded bytes for base64. */
 export function decodedLength(bytes: Uint8Array, encoding: string): number {
   if (encoding === 'base64') {
+    const fast = cleanBase64Length(bytes);
+    if (fast !== null) return fast;
     let n = 0;
     let total = 0;
     for (let i = 0; i < bytes.length; i++) {
@@ -146,4 +148,28 @@ export function decodedLength(bytes: Uint8Array, encoding: string): number {
   }
   if (encoding === 'quoted-printable') return decodeQuotedPrintable(bytes).length;
   return bytes.length;
+}
+
+const NOT_CLEAN_BASE64 = /[^A-Za-z0-9+/=\r\n]/;
+const PADDING_TAIL = /^=+[\r\n]*$/;
+
+/**
+ * The decoded length of well-formed base64 (alphabet and line breaks only, padding only at
+ * the end) computed with native scans: the common case of every attachment. Null for anything
+ * else, which the tolerant byte loop then handles.
+ */
+function cleanBase64Length(bytes: Uint8Array): number | null {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = buf.toString('latin1');
+  if (NOT_CLEAN_BASE64.test(text)) return null;
+  const eq = text.indexOf('=');
+  if (eq !== -1 && !PADDING_TAIL.test(text.slice(eq))) return null;
+  let breaks = 0;
+  for (const c of [0x0d, 0x0a]) {
+    for (let i = buf.indexOf(c); i !== -1; i = buf.indexOf(c, i + 1)) breaks++;
+  }
+  const padding = eq === -1 ? 0 : text.slice(eq).replace(/[\r\n]/g, '').length;
+  const dataChars = text.length - breaks - padding;
+  // Four characters carry three octets; a final group of two or three carries one or two.
+  return Math.floor((dataChars * 3) / 4);
 }
