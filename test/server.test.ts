@@ -44,3 +44,26 @@ describe('PROXY protocol', () => {
     expect(await rawRequest(t.ports.admin!, header, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 200/);
   });
 });
+
+describe('graceful stop', () => {
+  it('ends connected IMAP, POP3 and SMTP sessions with their goodbye and resolves', async () => {
+    const t = await startTestServer({ listeners: ['imap', 'pop3', 'smtp', 'http'], extraToml: '[smtp]\ngreeting_delay_ms = 0' });
+    const sockets = (['imap', 'pop3', 'smtp'] as const).map((name) => {
+      const s = connect(t.ports[name]!, '127.0.0.1');
+      let text = '';
+      s.on('data', (d) => (text += d.toString()));
+      s.on('error', () => undefined);
+      const closed = new Promise<void>((r) => s.on('close', () => r()));
+      return { name, closed, text: () => text };
+    });
+    // Let each greeting arrive, so the sessions are established.
+    const deadline = Date.now() + 5_000;
+    while (sockets.some((s) => s.text() === '') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await t.stop();
+    await Promise.all(sockets.map((s) => s.closed));
+    const byName = Object.fromEntries(sockets.map((s) => [s.name, s.text()]));
+    expect(byName.imap).toMatch(/\* BYE /);
+    expect(byName.pop3).toMatch(/-ERR /);
+    expect(byName.smtp).toMatch(/421 /);
+  });
+});

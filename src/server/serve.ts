@@ -147,7 +147,9 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
         log.info({ event: 'server.stopping' }, 'shutting down');
         if (gcTimer) clearInterval(gcTimer);
         if (indexTimer) clearInterval(indexTimer);
-        await Promise.all(listeners.map((l) => l.close()));
+        // Stop accepting first; a listener's close resolves only once its connections have
+        // ended, which the protocol and HTTP servers bring about below.
+        const listenersClosed = Promise.all(listeners.map((l) => l.close()));
         await Promise.all([...protocolServers.values()].map((p) => p.close()));
         await Promise.all(
           httpServers.map(
@@ -159,6 +161,7 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
               }),
           ),
         );
+        await listenersClosed;
         await storage!.close();
         await lock.release();
         log.info({ event: 'server.stopped' }, 'stopped');

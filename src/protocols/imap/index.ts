@@ -26,14 +26,22 @@ export const createImapServer: ProtocolFactory = (deps) => {
         return;
       }
       socket.setNoDelay(true);
-      const session = new ImapSession(socket, info, {
-        deps,
-        cache,
-        appendLimit: deps.config.limits.maxMessageBytes,
-        // RFC 9051 §5.4: at least 30 minutes.
-        idleTimeoutMs: 30 * 60_000,
-        loopbackIsSecure: deps.config.auth.loopbackIsSecure,
-      });
+      let session: ImapSession;
+      try {
+        session = new ImapSession(socket, info, {
+          deps,
+          cache,
+          appendLimit: deps.config.limits.maxMessageBytes,
+          // RFC 9051 §5.4: at least 30 minutes.
+          idleTimeoutMs: 30 * 60_000,
+          loopbackIsSecure: deps.config.auth.loopbackIsSecure,
+        });
+      } catch (e) {
+        // A session that cannot start (a TLS context failing, say) costs this connection only.
+        deps.log.error({ event: 'imap.session.start.error', connectionId: info.connectionId, err: e }, 'could not start IMAP session');
+        socket.destroy();
+        return;
+      }
       sessions.add(session);
       socket.on('close', () => sessions.delete(session));
     },

@@ -53,6 +53,9 @@ export interface SessionShared {
   loopbackIsSecure: boolean;
 }
 
+/** A unit from the reader, or a bound it reported, waiting for its turn. */
+type QueueItem = { kind: 'unit'; unit: CommandUnit } | { kind: 'refused'; tag: string | null; code: string; text: string };
+
 /** Most commands waiting behind the running one before the socket is paused. */
 const MAX_QUEUED = 64;
 
@@ -72,7 +75,7 @@ export class ImapSession {
   isTls: boolean;
   private stream: Duplex;
   private readonly reader: CommandReader;
-  private readonly queue: CommandUnit[] = [];
+  private readonly queue: QueueItem[] = [];
   private running = false;
   private closed = false;
   /** A pending continuation (AUTHENTICATE response, IDLE's DONE) consumes the next line. */
@@ -235,12 +238,12 @@ export class ImapSession {
           this.close();
           return;
         }
-        this.queue.push({ parts: [Buffer.from(`\0error ${ev.tag ?? '*'} ${ev.code} ${ev.text}`)] });
+        this.queue.push({ kind: 'refused', tag: ev.tag, code: ev.code, text: ev.text });
       } else if (this.lineHandler && this.queue.length === 0) {
         const h = this.lineHandler;
         this.lineHandler = null;
         h(ev.unit.parts[0]!);
-      } else this.queue.push(ev.unit);
+      } else this.queue.push({ kind: 'unit', unit: ev.unit });
     }
     if (this.queue.length >= MAX_QUEUED && !this.paused) {
       this.paused = true;
@@ -254,14 +257,24 @@ export class ImapSession {
     this.running = true;
     try {
       while (this.queue.length > 0 && !this.closed) {
-        const unit = this.queue.shift()!;
-        if (this.lineHandler) {
+        const item = this.queue.shift()!;
+        if (this.lineHandler && item.kind === 'unit') {
           const h = this.lineHandler;
           this.lineHandler = null;
-          h(unit.parts[0]!);
+          h(item.unit.parts[0]!);
           continue;
         }
-        await this.run(unit);
+        try {
+          if (item.kind === 'refused') {
+            // RFC 5530 codes for a broken bound; a syntax problem is a plain BAD.
+            await this.write(statusLine(item.tag ?? '*', 'BAD', item.code === 'PARSE' ? null : item.code, item.text));
+          } else await this.run(item.unit);
+        } catch (e) {
+          // run() is the catch site for handlers; this only catches failures of the catch
+          // site itself (a write to a dead socket), which end the session.
+          this.log.error({ event: 'imap.session.error', err: e }, 'session failed');
+          this.close();
+        }
         if (this.paused && this.queue.length < MAX_QUEUED / 2) {
           this.paused = false;
           this.stream.resume();
@@ -280,21 +293,20 @@ export class ImapSession {
         this.reader.rawLines = false;
         resolve(line);
       };
-      const queued = this.queue.shift();
-      if (queued) take(queued.parts[0]!);
-      else this.lineHandler = take;
+      const queued = this.queue[0];
+      if (queued && queued.kind === 'unit') {
+        this.queue.shift();
+        take(queued.unit.parts[0]!);
+      } else if (queued) {
+        // A refused unit in place of the expected line: treat it as a wrong line.
+        this.queue.shift();
+        take(Buffer.from('*'));
+      } else this.lineHandler = take;
     });
   }
 
   /** Runs one command unit: parse, check the table, run the handler, reply. The one catch site. */
   private async run(unit: CommandUnit): Promise<void> {
-    const first = unit.parts[0]!;
-    if (unit.parts.length === 1 && first[0] === 0) {
-      const m = /^\0error (\S+) (\S+) (.*)$/s.exec(first.toString('latin1'))!;
-      const code = m[2] === 'PARSE' ? null : m[2]!;
-      await this.write(statusLine(m[1]!, 'BAD', code, m[3]!));
-      return;
-    }
     const parsed = parseCommand(unit, this.utf8);
     if (!parsed.ok) {
       const code = parsed.code === 'PARSE' ? null : parsed.code === 'BADCHARSET' ? CODE.BADCHARSET : parsed.code;
@@ -331,7 +343,8 @@ export class ImapSession {
     if (this.closed && cmd.name !== 'LOGOUT') return;
     await this.write(statusLine(cmd.tag, reply.status, reply.code ?? null, reply.text));
     this.log.debug({ event: 'imap.command', command: cmd.name, status: reply.status, ms: this.ctx.clock.now() - started }, 'command');
-    if (entry.after) await entry.after(this, cmd as never);
+    // Only a successful command switches layers (STARTTLS, COMPRESS) or ends the session.
+    if (entry.after && reply.status === 'OK') await entry.after(this, cmd as never);
   }
 
   // ---- selected mailbox -----------------------------------------------------------------
@@ -396,8 +409,8 @@ export class ImapSession {
     }
     view.selfReported.clear();
     view.uidNext = Math.max(view.uidNext, delta.uidNext);
-    if (view.pendingExpunge.size === 0) view.modseq = Math.max(view.modseq, delta.highestModseq);
-    else view.modseq = Math.max(view.modseq, delta.highestModseq);
+    // Expunges not yet announced stay in pendingExpunge, so the view may move past them.
+    view.modseq = Math.max(view.modseq, delta.highestModseq);
     this.changed = false;
   }
 
@@ -526,7 +539,7 @@ export function compressUids(uids: readonly number[]): string {
 export interface CommandEntry<C extends Command = Command> {
   states: ReadonlyArray<SessionState['kind']>;
   run(s: ImapSession, cmd: C): Promise<Reply>;
-  /** Runs after the tagged reply was written (STARTTLS, COMPRESS, LOGOUT). */
+  /** Runs after a tagged OK was written (STARTTLS, COMPRESS, LOGOUT). */
   after?(s: ImapSession, cmd: C): Promise<void>;
   /** RFC 9051 §7.5.1: expunges may not be announced after this command (FETCH, STORE, SEARCH). */
   holdsExpunges?: boolean;

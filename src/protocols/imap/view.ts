@@ -8,21 +8,32 @@
  */
 import type { SeqRange, SequenceSet } from './wire/grammar.js';
 
-/** Shared UID arrays, one per mailbox (the newest seen), so idle sessions share memory. */
+/**
+ * Shared UID arrays, one per mailbox (the newest seen), so idle sessions share memory. Arrays
+ * are held weakly: once no session's view uses one, it is collected and its entry dropped.
+ */
 export class SnapshotCache {
-  private readonly latest = new Map<string, { modseq: number; uids: Uint32Array }>();
+  private readonly latest = new Map<string, { modseq: number; uids: WeakRef<Uint32Array> }>();
+  private readonly cleanup = new FinalizationRegistry<string>((mailboxId) => {
+    const cur = this.latest.get(mailboxId);
+    if (cur && cur.uids.deref() === undefined) this.latest.delete(mailboxId);
+  });
 
   /** Returns an equal array already held for this mailbox and modseq, or keeps this one. */
   intern(mailboxId: string, modseq: number, uids: Uint32Array): Uint32Array {
     const cur = this.latest.get(mailboxId);
-    if (cur && cur.modseq === modseq && cur.uids.length === uids.length && equal(cur.uids, uids)) return cur.uids;
-    if (!cur || cur.modseq <= modseq) this.latest.set(mailboxId, { modseq, uids });
+    const held = cur?.uids.deref();
+    if (cur && held && cur.modseq === modseq && held.length === uids.length && equal(held, uids)) return held;
+    if (!cur || !held || cur.modseq <= modseq) {
+      this.latest.set(mailboxId, { modseq, uids: new WeakRef(uids) });
+      this.cleanup.register(uids, mailboxId);
+    }
     return uids;
   }
 
-  /** Forgets a mailbox (no session has it selected). */
-  drop(mailboxId: string): void {
-    this.latest.delete(mailboxId);
+  /** Number of mailboxes with a live shared array (for tests and metrics). */
+  get size(): number {
+    return this.latest.size;
   }
 }
 

@@ -80,10 +80,12 @@ export function bodyStructure(part: MimePart, extensible: boolean, utf8: boolean
     if (extensible) out.push(params(part.params, utf8), disposition(part, utf8), language(part), nstr(part.location));
     return out;
   }
+  // RFC 2045 §5.2: text without a charset is US-ASCII; saying so spares clients a guess.
+  const partParams = part.type === 'text' && !('charset' in part.params) ? { charset: 'us-ascii', ...part.params } : part.params;
   const out: WireValue[] = [
     nstr(part.type.toUpperCase()),
     nstr(part.subtype.toUpperCase()),
-    params(part.params, utf8),
+    params(partParams, utf8),
     nstr(part.id),
     enc(part.description, utf8),
     nstr(part.encoding.toUpperCase()),

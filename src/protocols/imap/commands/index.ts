@@ -20,8 +20,7 @@ export const COMMANDS: CommandTable = {
   STARTTLS: {
     states: NOT_AUTH,
     run: sess.starttls,
-    after: async (s, cmd) => {
-      void cmd;
+    after: async (s) => {
       if (!s.isTls) s.startTls();
     },
   },

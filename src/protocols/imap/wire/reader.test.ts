@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from './command.js';
 import { CommandReader, DEFAULT_READER_LIMITS, type ReaderEvent } from './reader.js';
-import { SEED_COMMANDS } from '../../../../test/support/imap-seeds.js';
+import { SEED_COMMANDS } from '../../../../test/fixtures/imap/seeds.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 
