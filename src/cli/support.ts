@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from '../config/index.js';
 import { systemClock } from '../core/clock.js';
 import type { Context } from '../core/context.js';
+import { contextFor, storageOptions } from '../server/context.js';
 import { makeLogger } from '../server/logger.js';
 import { openStorage, type Storage } from '../store/index.js';
 
@@ -102,21 +103,8 @@ export interface CliContext {
 export async function openContext(dataDir: string, env: NodeJS.ProcessEnv): Promise<CliContext> {
   const config = loadConfig(dataDir, env);
   const log = makeLogger(config.log.level === 'info' ? 'warn' : config.log.level, config.log.format);
-  const gcGraceMs = config.retention.gcGraceMinutes * 60_000;
-  const storage: Storage = await openStorage({ dataDir, store: config.store, blobs: config.blobs, bus: config.bus, blobPinMs: gcGraceMs, now: () => systemClock.now() });
-  const ctx: Context = {
-    clock: systemClock,
-    store: storage.store,
-    blobs: storage.blobs,
-    bus: storage.bus,
-    log,
-    settings: {
-      defaultQuotaBytes: config.limits.defaultQuotaBytes,
-      maxMessageBytes: config.limits.maxMessageBytes,
-      retentionMs: config.retention.deletedDays * 86_400_000,
-      gcGraceMs,
-    },
-  };
+  const storage: Storage = await openStorage(storageOptions(dataDir, config, systemClock));
+  const ctx = contextFor(config, storage, log, systemClock);
   return { ctx, config, close: () => storage.close() };
 }
 

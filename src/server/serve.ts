@@ -7,7 +7,8 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { LISTENER_NAMES, type Config } from '../config/index.js';
+import type { Socket } from 'node:net';
+import { LISTENER_NAMES, type Config, type ListenerName } from '../config/index.js';
 import { Authenticator } from '../core/auth/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Context, Logger } from '../core/context.js';
@@ -17,6 +18,7 @@ import { indexAllPending } from '../core/mail/search-index.js';
 import { adminHandler, publicHandler } from '../protocols/http/index.js';
 import { TlsCertificates } from '../security/tls.js';
 import { lockDataFolder, openStorage, type DataLock, type Storage } from '../store/index.js';
+import { contextFor, storageOptions } from './context.js';
 import { clientAddress, listen, type OpenListener } from './listeners.js';
 import type { ProtocolServer } from './protocol.js';
 import { LISTENER_ROLES, PROTOCOL_FACTORIES, type ListenerRole } from './protocols.js';
@@ -39,21 +41,8 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
   let gcTimer: NodeJS.Timeout | null = null;
   let indexTimer: NodeJS.Timeout | null = null;
   try {
-    const gcGraceMs = config.retention.gcGraceMinutes * 60_000;
-    storage = await openStorage({ dataDir, store: config.store, blobs: config.blobs, bus: config.bus, blobPinMs: gcGraceMs, now: () => clock.now() });
-    const ctx: Context = {
-      clock,
-      store: storage.store,
-      blobs: storage.blobs,
-      bus: storage.bus,
-      log,
-      settings: {
-        defaultQuotaBytes: config.limits.defaultQuotaBytes,
-        maxMessageBytes: config.limits.maxMessageBytes,
-        retentionMs: config.retention.deletedDays * 86_400_000,
-        gcGraceMs,
-      },
-    };
+    storage = await openStorage(storageOptions(dataDir, config, clock));
+    const ctx = contextFor(config, storage, log, clock);
     const auth = new Authenticator(ctx, {
       maxFailuresPerIp: config.auth.maxFailuresPerIp,
       windowMs: config.auth.windowMinutes * 60_000,
@@ -67,59 +56,52 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
     for (const name of LISTENER_NAMES) {
       const address = config.listeners[name];
       if (!address) continue;
-      const role = LISTENER_ROLES[name];
-      if (role) {
-        const factory = PROTOCOL_FACTORIES[role.protocol];
-        if (!factory) {
-          log.warn({ event: 'listener.unavailable', listener: name }, `${name}: not implemented in this version; listener not opened`);
-          continue;
-        }
-        let server = protocolServers.get(role.protocol);
-        if (!server) {
-          server = (await factory())({ ctx, auth, tls, config, log });
-          protocolServers.set(role.protocol, server);
-        }
-        const target = server;
-        listeners.push(
-          await listen({
-            name,
-            address,
-            proxyProtocol: config.listeners.proxyProtocol.includes(name),
-            proxyTrusted: config.listeners.proxyTrusted,
-            log,
-            onConnection: (socket) =>
-              target.handle(socket, {
-                listener: name,
-                implicitTls: role.implicitTls,
-                clientAddress: clientAddress(socket),
-                clientPort: socket.remotePort ?? 0,
-                connectionId: (++connections).toString(36),
-              }),
-          }),
-        );
-        const l = listeners[listeners.length - 1]!;
-        log.info({ event: 'listener.open', listener: name, address: l.address, port: l.port }, `${name} listening on ${l.address}:${l.port}`);
-        continue;
-      }
-      let server: HttpServer;
-      if (name === 'admin') server = createHttpServer(adminHandler(ctx, auth, registry, (req) => clientAddress(req.socket)));
-      else if (name === 'https') server = createHttpsServer(tls.serverOptions(), publicHandler(ctx));
-      else server = createHttpServer(publicHandler(ctx));
-      server.headersTimeout = 20_000;
-      server.requestTimeout = 60_000;
-      httpServers.push(server);
-      listeners.push(
-        await listen({
-          name,
-          address,
-          proxyProtocol: config.listeners.proxyProtocol.includes(name),
-          proxyTrusted: config.listeners.proxyTrusted,
-          log,
-          onConnection: (socket) => server.emit('connection', socket),
-        }),
-      );
-      const l = listeners[listeners.length - 1]!;
+      const onConnection = await connectionHandler(name);
+      if (!onConnection) continue;
+      const l = await listen({
+        name,
+        address,
+        proxyProtocol: config.listeners.proxyProtocol.includes(name),
+        proxyTrusted: config.listeners.proxyTrusted,
+        log,
+        onConnection,
+      });
+      listeners.push(l);
       log.info({ event: 'listener.open', listener: name, address: l.address, port: l.port }, `${name} listening on ${l.address}:${l.port}`);
+    }
+
+    /** What takes a listener's sockets: its protocol server, or node:http; null if not in this version. */
+    async function connectionHandler(name: ListenerName): Promise<((socket: Socket) => void) | null> {
+      const role = LISTENER_ROLES[name];
+      if (!role) {
+        let server: HttpServer;
+        if (name === 'admin') server = createHttpServer(adminHandler(ctx, auth, registry, (req) => clientAddress(req.socket)));
+        else if (name === 'https') server = createHttpsServer(tls.serverOptions(), publicHandler(ctx));
+        else server = createHttpServer(publicHandler(ctx));
+        server.headersTimeout = 20_000;
+        server.requestTimeout = 60_000;
+        httpServers.push(server);
+        return (socket) => server.emit('connection', socket);
+      }
+      const factory = PROTOCOL_FACTORIES[role.protocol];
+      if (!factory) {
+        log.warn({ event: 'listener.unavailable', listener: name }, `${name}: not implemented in this version; listener not opened`);
+        return null;
+      }
+      let server = protocolServers.get(role.protocol);
+      if (!server) {
+        server = (await factory())({ ctx, auth, tls, config, log });
+        protocolServers.set(role.protocol, server);
+      }
+      const target = server;
+      return (socket) =>
+        target.handle(socket, {
+          listener: name,
+          implicitTls: role.implicitTls,
+          clientAddress: clientAddress(socket),
+          clientPort: socket.remotePort ?? 0,
+          connectionId: (++connections).toString(36),
+        });
     }
 
     const runGc = () => {
