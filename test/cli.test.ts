@@ -74,7 +74,9 @@ describe('bulwark CLI', () => {
   it('init creates config, certificate, domain with DKIM keys and an admin from stdin', async () => {
     const [http, admin] = [await freePort(), await freePort()];
     const r = run(
-      ['init', ...d, '--domain', 'Example.COM', '--hostname', 'mail.example.com', '--admin-password-stdin', '--dev', '--listen', `http=127.0.0.1:${http}`, '--listen', `admin=127.0.0.1:${admin}`, '--listen', 'https=', '--json'],
+      ['init', ...d, '--domain', 'Example.COM', '--hostname', 'mail.example.com', '--admin-password-stdin', '--dev', '--listen', `http=127.0.0.1:${http}`, '--listen', `admin=127.0.0.1:${admin}`,
+        // The other --dev ports are fixed; off here so that nothing else on the machine collides.
+        ...['https', 'smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'managesieve'].flatMap((n) => ['--listen', `${n}=`]), '--json'],
       'admin secret\n',
     );
     expect(r.stderr).toBe('');

@@ -4,11 +4,9 @@
  * null MX, expiry with a delay notice first, no bounce of a bounce, claims that keep two
  * runners apart, and the egress guard. A fake clock runs days of backoff in milliseconds.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TLSSocket, createSecureContext } from 'node:tls';
 import nodemailer from 'nodemailer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../src/core/clock.js';
@@ -16,105 +14,8 @@ import { claimDue, enqueue, listQueue, parseMtaStsPolicy, mxMatches, QueueRunner
 import { egressResolverOf, zoneResolver } from '../src/core/delivery/index.js';
 import { EgressGuard } from '../src/security/egress.js';
 import { ensureSelfSignedCertificate } from '../src/security/tls.js';
+import { FakeMx } from './fixtures/smtp/fake-mx.js';
 import { startSmtp, type Harness } from './fixtures/smtp/harness.js';
-
-interface Received {
-  from: string;
-  rcpts: string[];
-  data: string;
-  isTls: boolean;
-}
-
-/** A scripted remote MX. */
-class FakeMx {
-  received: Received[] = [];
-  authLines: string[] = [];
-  connections = 0;
-  rcptReply: (address: string, connection: number) => string = () => '250 2.1.5 ok';
-  dataReply: () => string = () => '250 2.0.0 queued';
-  offerTls = false;
-  hang = false;
-  private server!: Server;
-  port = 0;
-  private readonly sockets = new Set<Socket>();
-
-  constructor(private readonly tlsFiles: { cert: string; key: string }) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((s) => this.session(s));
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  async stop(): Promise<void> {
-    this.sockets.forEach((s) => s.destroy());
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-
-  private session(raw: Socket): void {
-    const n = ++this.connections;
-    this.sockets.add(raw);
-    raw.on('error', () => undefined);
-    if (this.hang) return;
-    let socket: Socket = raw;
-    let isTls = false;
-    let buf = '';
-    let inData = false;
-    let cur: Received = { from: '', rcpts: [], data: '', isTls: false };
-    const say = (s: string) => socket.write(s + '\r\n');
-    const onData = (d: Buffer) => {
-      buf += d.toString('latin1');
-      for (;;) {
-        if (inData) {
-          const end = buf.indexOf('\r\n.\r\n');
-          if (end < 0) return;
-          cur.data = buf.slice(0, end + 2).replace(/^\.\./gm, '.');
-          buf = buf.slice(end + 5);
-          inData = false;
-          const r = this.dataReply();
-          if (r.startsWith('250')) this.received.push({ ...cur, isTls });
-          say(r);
-          continue;
-        }
-        const i = buf.indexOf('\r\n');
-        if (i < 0) return;
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO') say(`250-fake.mx\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-DSN\r\n250-SIZE 10000000${this.offerTls && !isTls ? '\r\n250 STARTTLS' : '\r\n250 HELP'}`);
-        else if (verb === 'STAR') {
-          say('220 2.0.0 go ahead');
-          socket.off('data', onData);
-          const secure = new TLSSocket(socket, { isServer: true, secureContext: createSecureContext({ cert: readFileSync(this.tlsFiles.cert), key: readFileSync(this.tlsFiles.key) }) });
-          secure.on('error', () => undefined);
-          secure.on('data', onData);
-          socket = secure;
-          isTls = true;
-          buf = '';
-        } else if (verb === 'MAIL') {
-          cur = { from: /<(.*?)>/.exec(line)?.[1] ?? '', rcpts: [], data: '', isTls };
-          say('250 2.1.0 ok');
-        } else if (verb === 'RCPT') {
-          const a = /<(.*?)>/.exec(line)?.[1] ?? '';
-          const r = this.rcptReply(a, n);
-          if (r.startsWith('250')) cur.rcpts.push(a);
-          say(r);
-        } else if (verb === 'DATA') {
-          inData = true;
-          say('354 go');
-        } else if (verb === 'AUTH') {
-          this.authLines.push(line);
-          say('235 2.7.0 ok');
-        } else if (verb === 'QUIT') {
-          say('221 bye');
-          socket.end();
-        } else say('250 ok');
-      }
-    };
-    socket.on('data', onData);
-    say('220 fake.mx ESMTP');
-  }
-}
 
 const clock = new FakeClock(Date.UTC(2026, 5, 1));
 let h: Harness;
@@ -154,7 +55,9 @@ afterEach(() => {
   mx.dataReply = () => '250 2.0.0 queued';
   mx.offerTls = false;
   mx.hang = false;
+  mx.offerDsn = true;
   mx.received = [];
+  mx.rcptLines = [];
 });
 
 const msg = (subject: string) => Buffer.from(`From: bob@example.com\r\nTo: x@remote.example\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@example.com>\r\n\r\nbody of ${subject}\r\n`);
@@ -255,6 +158,25 @@ describe('outbound queue', () => {
     expect(actions).toEqual(['delayed', 'failed']);
     expect(dsns[1]!.raw).toMatch(/^Status: 4\.4\.7$/m);
     expect(await listQueue(h.ctx)).toHaveLength(0);
+  });
+
+  it('passes NOTIFY=SUCCESS to an MX that offers DSN and reports nothing itself (RFC 3461 §5.2.2 a)', async () => {
+    await enqueue(h.ctx, { raw: msg('notify-on'), mailFrom: 'bob@example.com', envid: 'e1', recipients: [{ address: 'x@remote.example', notify: ['SUCCESS'], orcpt: 'rfc822;x@remote.example' }] });
+    await h.smtp.queue.runDue();
+    expect(mx.received).toHaveLength(1);
+    expect(mx.rcptLines).toEqual(['RCPT TO:<x@remote.example> NOTIFY=SUCCESS ORCPT=rfc822;x@remote.example']);
+    expect(await dsnsFor('notify-on')).toEqual([]);
+  });
+
+  it('reports "relayed" for NOTIFY=SUCCESS to an MX without DSN (RFC 3461 §5.2.2 b)', async () => {
+    mx.offerDsn = false;
+    await enqueue(h.ctx, { raw: msg('notify-relayed'), mailFrom: 'bob@example.com', recipients: [{ address: 'x@remote.example', notify: ['SUCCESS'] }] });
+    await h.smtp.queue.runDue();
+    expect(mx.rcptLines).toEqual(['RCPT TO:<x@remote.example>']);
+    const dsns = await dsnsFor('notify-relayed');
+    expect(dsns).toHaveLength(1);
+    expect(dsns[0]!.raw).toMatch(/^Subject: Delivery Status Notification \(Success\)\r$/m);
+    expect(dsns[0]!.raw).toMatch(/^Final-Recipient: rfc822; x@remote\.example\r\nAction: relayed\r\nStatus: 2\.0\.0\r$/m);
   });
 
   it('never bounces a bounce (null reverse-path)', async () => {

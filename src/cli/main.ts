@@ -10,10 +10,11 @@ import { CoreError } from '../core/errors.js';
 import { DataFolderBusy } from '../store/index.js';
 import { adminCommands } from './commands/admin.js';
 import { queueCommands } from './commands/queue.js';
+import { sendAsCommands } from './commands/sendas.js';
 import { setupCommands } from './commands/setup.js';
 import { parse, processIo, usage, UsageError, type Command, type Io } from './support.js';
 
-const COMMANDS: Command[] = [...setupCommands, ...adminCommands, ...queueCommands];
+const COMMANDS: Command[] = [...setupCommands, ...adminCommands, ...queueCommands, ...sendAsCommands];
 
 function overview(): string {
   const lines = COMMANDS.map((c) => `  ${(c.path.join(' ') + (c.args ? ' ' + c.args : '')).padEnd(34)} ${c.summary}`);

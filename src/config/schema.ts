@@ -501,6 +501,11 @@ export const SCHEMA = {
         default: true,
         doc: 'Honour MTA-STS policies of recipient domains (RFC 8461).',
       },
+      tls_ca_file: {
+        type: 'path',
+        default: 'outbound-ca.pem',
+        doc: 'Extra CA certificates (PEM) trusted, besides the system roots, when verifying outbound TLS: MX hosts under MTA-STS, the smart host, MTA-STS policy fetches. Not used when it does not exist.',
+      },
     },
   },
 } as const satisfies Readonly<Record<string, SectionSpec>>;
@@ -567,6 +572,8 @@ export interface Config {
     readonly queueDelayNoticeHours: number;
     readonly queueRemotePort: number;
     readonly mtaSts: boolean;
+    /** Absolute path. */
+    readonly tlsCaFile: string;
   };
 }
 

@@ -20,6 +20,8 @@ import { storeMessage, type StoreOutcome, type StoreTarget } from '../mail/store
 import type { AuthenticationResult } from './authenticate.js';
 
 export { authenticateMessage, type AuthenticationResult, type AuthenticateOptions } from './authenticate.js';
+export { reportLocalDelivery, type LocalReport, type ReportedRecipient } from './report.js';
+export { maySubmit, countSubmission, sentThisHour } from './limits.js';
 export { systemResolver, zoneResolver, isNoRecords, egressResolverOf, DnsLookupError, type DnsResolver, type Zone, type RrType } from './dns.js';
 
 /** One recipient of an inbound message, resolved to the accounts it reaches. */

@@ -35,6 +35,8 @@ export interface ClientOptions {
   /** Verify the certificate even when TLS is opportunistic. */
   verifyCertificate: boolean;
   credentials: { username: string; password: string } | null;
+  /** Trust anchors (PEM) for certificate checks in place of Node's default roots; null = the defaults. */
+  ca?: readonly string[] | null;
   /** Bound on each reply wait (RFC 5321 §4.5.3.2 suggests minutes; configurable). */
   timeoutMs: number;
 }
@@ -43,6 +45,8 @@ export interface ClientOptions {
 export interface TransactionResult {
   /** Whether TLS was used. */
   isTls: boolean;
+  /** Whether the server offered DSN (RFC 3461), so NOTIFY went along with each RCPT. */
+  isDsnOffered: boolean;
   recipients: Array<{ address: string; reply: ClientReply }>;
   /** Set when the transaction failed as a whole before per-recipient replies meant anything. */
   failure: ClientReply | null;
@@ -158,7 +162,8 @@ function extensions(ehlo: ClientReply): Set<string> {
 export async function sendTransaction(socket: Socket, tx: Transaction, o: ClientOptions): Promise<TransactionResult> {
   const c = new Conn(socket, o.timeoutMs);
   let isTls = false;
-  const fail = (reply: ClientReply): TransactionResult => ({ isTls, recipients: [], failure: reply });
+  let isDsnOffered = false;
+  const fail = (reply: ClientReply): TransactionResult => ({ isTls, isDsnOffered, recipients: [], failure: reply });
   try {
     const greeting = await c.read();
     if (greeting.code !== 220) return fail(greeting);
@@ -174,7 +179,10 @@ export async function sendTransaction(socket: Socket, tx: Transaction, o: Client
       if (r.code === 220) {
         c.detach();
         const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
-          const s = tls.connect({ socket, servername: o.remoteHost, rejectUnauthorized: o.requireTls || o.verifyCertificate, minVersion: 'TLSv1.2' }, () => resolve(s));
+          const s = tls.connect(
+            { socket, servername: o.remoteHost, rejectUnauthorized: o.requireTls || o.verifyCertificate, minVersion: 'TLSv1.2', ...(o.ca ? { ca: [...o.ca] } : {}) },
+            () => resolve(s),
+          );
           s.once('error', reject);
         });
         c.attach(secure);
@@ -197,6 +205,7 @@ export async function sendTransaction(socket: Socket, tx: Transaction, o: Client
       return fail({ code: 553, text: '5.6.7 recipient server does not support SMTPUTF8' });
     }
     const dsn = ext.has('DSN');
+    isDsnOffered = dsn;
     let mail = `MAIL FROM:<${tx.mailFrom}>`;
     if (ext.has('SIZE')) mail += ` SIZE=${tx.data.byteLength}`;
     if (ext.has('8BITMIME')) mail += ' BODY=8BITMIME';
@@ -215,14 +224,14 @@ export async function sendTransaction(socket: Socket, tx: Transaction, o: Client
     const accepted = results.filter((r) => r.reply.code >= 200 && r.reply.code < 300);
     if (accepted.length === 0) {
       c.write('QUIT\r\n');
-      return { isTls, recipients: results, failure: null };
+      return { isTls, isDsnOffered, recipients: results, failure: null };
     }
     const dr = await c.command('DATA');
-    if (dr.code !== 354) return { isTls, recipients: results.map((r) => (accepted.includes(r) ? { address: r.address, reply: dr } : r)), failure: null };
+    if (dr.code !== 354) return { isTls, isDsnOffered, recipients: results.map((r) => (accepted.includes(r) ? { address: r.address, reply: dr } : r)), failure: null };
     c.write(dotStuff(tx.data));
     const end = await c.command('.');
     c.write('QUIT\r\n');
-    return { isTls, recipients: results.map((r) => (accepted.includes(r) ? { address: r.address, reply: end } : r)), failure: null };
+    return { isTls, isDsnOffered, recipients: results.map((r) => (accepted.includes(r) ? { address: r.address, reply: end } : r)), failure: null };
   } catch (e) {
     const text = e instanceof Error ? e.message : String(e);
     return fail({ code: 421, text: `4.4.2 ${text}` });

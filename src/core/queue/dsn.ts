@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 export interface DsnRecipient {
   address: string;
   orcpt: string | null;
-  action: 'failed' | 'delayed' | 'delivered';
+  action: 'failed' | 'delayed' | 'delivered' | 'relayed';
   /** RFC 3463 status code, e.g. "5.1.1". */
   status: string;
   remoteMta: string | null;
@@ -56,13 +56,22 @@ function headerPart(raw: Uint8Array): Buffer {
   return end < 0 ? b : b.subarray(0, end + 2);
 }
 
+/** RFC 3464 §2.3.3 actions in words for the human-readable part. */
+const HUMAN_ACTION: Readonly<Record<DsnRecipient['action'], string>> = {
+  failed: 'delivery failed',
+  delayed: 'delivery delayed, still trying',
+  delivered: 'delivered',
+  relayed: 'handed to a server that does not report delivery',
+};
+
 /** Builds the DSN message (CRLF line ends). */
 export function buildDsn(i: DsnInput): Uint8Array {
   const boundary = `=_bulwark_${randomBytes(9).toString('base64url')}`;
   const failed = i.recipients.some((r) => r.action === 'failed');
-  const subject = failed ? 'Undelivered Mail Returned to Sender' : 'Delivery Status Notification (Delay)';
+  const delayed = i.recipients.some((r) => r.action === 'delayed');
+  const subject = failed ? 'Undelivered Mail Returned to Sender' : delayed ? 'Delivery Status Notification (Delay)' : 'Delivery Status Notification (Success)';
   const human = i.recipients
-    .map((r) => `<${r.address}>: ${r.action === 'failed' ? 'delivery failed' : r.action === 'delayed' ? 'delivery delayed, still trying' : 'delivered'}${r.diagnostic ? `\r\n    ${r.diagnostic}` : ''}`)
+    .map((r) => `<${r.address}>: ${HUMAN_ACTION[r.action]}${r.diagnostic ? `\r\n    ${r.diagnostic}` : ''}`)
     .join('\r\n');
   // RFC 3464 §2.2 per-message fields, then §2.3 per-recipient groups separated by blank lines.
   const perMessage = [`Reporting-MTA: dns; ${i.hostname}`, ...(i.envid ? [`Original-Envelope-Id: ${i.envid}`] : []), `Arrival-Date: ${rfc5322Date(i.arrivalDate)}`];
@@ -77,7 +86,8 @@ export function buildDsn(i: DsnInput): Uint8Array {
       `Last-Attempt-Date: ${rfc5322Date(i.now)}`,
     ].join('\r\n'),
   );
-  const returnHeadersOnly = i.ret === 'HDRS' || i.original.byteLength > i.maxReturnBytes;
+  // RFC 3461 §4.3: RET applies to failure reports; a report without a failure returns headers only.
+  const returnHeadersOnly = i.ret === 'HDRS' || !failed || i.original.byteLength > i.maxReturnBytes;
   const original = returnHeadersOnly ? headerPart(i.original) : Buffer.from(i.original);
   const head = [
     `From: Mail Delivery System <MAILER-DAEMON@${i.hostname}>`,
@@ -96,7 +106,11 @@ export function buildDsn(i: DsnInput): Uint8Array {
     '',
     `This is the mail system at ${i.hostname}.`,
     '',
-    failed ? 'Your message could not be delivered to one or more recipients.' : 'Your message has not been delivered yet; the server keeps trying.',
+    failed
+      ? 'Your message could not be delivered to one or more recipients.'
+      : delayed
+        ? 'Your message has not been delivered yet; the server keeps trying.'
+        : 'Here is the delivery report you asked for.',
     '',
     human,
     '',

@@ -10,6 +10,7 @@
 export { enqueue, listQueue, getQueued, retryQueued, deleteQueued, claimDue, recordAttempt } from './store.js';
 export type { EnqueueInput, QueueRecipientInput, QueuedMessage, QueuedRecipient, RecipientStatus, Notify, RecipientResult } from './store.js';
 export { QueueRunner, type QueueRunnerOptions, type RelayHost, type Timers } from './runner.js';
+export { sendDsn } from './notify.js';
 export { buildDsn, rfc5322Date, statusOf, type DsnInput, type DsnRecipient } from './dsn.js';
-export { resolveRoute, parseMtaStsPolicy, mxMatches, MtaStsCache, type Route, type MtaStsPolicy } from './routing.js';
+export { resolveRoute, parseMtaStsPolicy, mxMatches, MtaStsCache, type Route, type MtaStsPolicy, type MtaStsFetchOptions } from './routing.js';
 export { sendTransaction, dotStuff, type ClientOptions, type Transaction, type TransactionResult } from './client.js';

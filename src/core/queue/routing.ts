@@ -72,6 +72,14 @@ export function mxMatches(pattern: string, host: string): boolean {
   return h === p;
 }
 
+/** How policies are fetched. */
+export interface MtaStsFetchOptions {
+  /** HTTPS port of the policy host: 443 (RFC 8461 §3.3) except in tests. */
+  port?: number;
+  /** Trust anchors (PEM) in place of Node's default roots; null = the defaults. */
+  ca?: readonly string[] | null;
+}
+
 /** Fetches and caches MTA-STS policies. */
 export class MtaStsCache {
   private readonly cache = new Map<string, { id: string; policy: MtaStsPolicy; expiresAt: number }>();
@@ -80,6 +88,7 @@ export class MtaStsCache {
     private readonly resolver: DnsResolver,
     private readonly egress: EgressGuard,
     private readonly clock: Clock,
+    private readonly fetch: MtaStsFetchOptions = {},
   ) {}
 
   /** The domain's policy, or null when it publishes none (or it cannot be fetched and none is cached). */
@@ -100,7 +109,12 @@ export class MtaStsCache {
     if (id === null) return cached && cached.expiresAt > now ? cached.policy : null;
     try {
       // RFC 8461 §3.3: HTTPS GET, no redirects, bounded (64 KiB is far above any real policy).
-      const res = await this.egress.fetchHttps(`https://mta-sts.${domain}/.well-known/mta-sts.txt`, { maxBytes: 64 * 1024, timeoutMs: 10_000 });
+      const port = this.fetch.port && this.fetch.port !== 443 ? `:${this.fetch.port}` : '';
+      const res = await this.egress.fetchHttps(`https://mta-sts.${domain}${port}/.well-known/mta-sts.txt`, {
+        maxBytes: 64 * 1024,
+        timeoutMs: 10_000,
+        ...(this.fetch.ca ? { ca: [...this.fetch.ca] } : {}),
+      });
       const ct = res.headers['content-type'] ?? '';
       if (res.status !== 200 || !/^text\/plain\b/i.test(ct)) return cached?.policy ?? null;
       const policy = parseMtaStsPolicy(Buffer.from(res.body).toString('utf8'));

@@ -9,15 +9,14 @@
  * backoff in milliseconds by advancing a fake clock and calling `runDue()`.
  */
 import { randomBytes } from 'node:crypto';
-import { resolveRecipient } from '../accounts/index.js';
 import type { Context } from '../context.js';
 import type { DnsResolver } from '../delivery/dns.js';
-import { storeMessage } from '../mail/store.js';
 import type { EgressGuard } from '../../security/egress.js';
 import { sendTransaction, type ClientReply } from './client.js';
 import { buildDsn, statusOf, type DsnRecipient } from './dsn.js';
+import { sendDsn } from './notify.js';
 import { MtaStsCache, mxMatches, resolveRoute } from './routing.js';
-import { claimDue, enqueue, recordAttempt, type QueuedMessage, type QueuedRecipient, type RecipientResult } from './store.js';
+import { claimDue, recordAttempt, type QueuedMessage, type QueuedRecipient, type RecipientResult } from './store.js';
 
 /** A smart host all remote mail goes through. */
 export interface RelayHost {
@@ -55,6 +54,13 @@ export interface QueueRunnerOptions {
   isMtaStsEnabled: boolean;
   /** Largest original message returned whole inside a DSN. */
   maxReturnBytes: number;
+  /**
+   * Trust anchors (PEM) for every outbound certificate check (MX hosts, the smart host,
+   * MTA-STS policy hosts) in place of Node's defaults: the system roots plus smtp.tls_ca_file.
+   */
+  tlsCa?: readonly string[] | null;
+  /** HTTPS port of MTA-STS policy hosts; 443 except in tests. */
+  mtaStsPort?: number;
   timers?: Timers;
 }
 
@@ -67,7 +73,8 @@ const realTimers: Timers = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-type Outcome = { status: 'delivered' | 'failed' | 'deferred'; reply: ClientReply; remoteMta: string | null };
+/** One recipient's result; `isDsnRelayed` when the remote took NOTIFY over (RFC 3461 §5.2.2). */
+type Outcome = { status: 'delivered' | 'failed' | 'deferred'; reply: ClientReply; remoteMta: string | null; isDsnRelayed?: boolean };
 
 /** Runs the outbound queue. */
 export class QueueRunner {
@@ -83,7 +90,7 @@ export class QueueRunner {
     private readonly o: QueueRunnerOptions,
   ) {
     this.timers = o.timers ?? realTimers;
-    this.mtaSts = new MtaStsCache(o.resolver, o.egress, ctx.clock);
+    this.mtaSts = new MtaStsCache(o.resolver, o.egress, ctx.clock, { port: o.mtaStsPort ?? 443, ca: o.tlsCa ?? null });
   }
 
   /** Starts polling. */
@@ -161,7 +168,9 @@ export class QueueRunner {
       const o = results.get(r.address)!;
       const diagnostic = `smtp; ${o.reply.code} ${o.reply.text.replace(/\n/g, ' ')}`;
       if (o.status === 'failed' && wants(r, 'FAILURE')) report.push({ address: r.address, orcpt: r.orcpt, action: 'failed', status: statusOf(o.reply.code, o.reply.text), remoteMta: o.remoteMta, diagnostic });
-      if (o.status === 'delivered' && wants(r, 'SUCCESS')) report.push({ address: r.address, orcpt: r.orcpt, action: 'delivered', status: statusOf(o.reply.code, o.reply.text), remoteMta: o.remoteMta, diagnostic });
+      // RFC 3461 §5.2.2 (a), (b): a server offering DSN got NOTIFY and reports delivery itself;
+      // to one that does not, the message was "relayed" and we say so.
+      if (o.status === 'delivered' && wants(r, 'SUCCESS') && !o.isDsnRelayed) report.push({ address: r.address, orcpt: r.orcpt, action: 'relayed', status: statusOf(o.reply.code, o.reply.text), remoteMta: o.remoteMta, diagnostic });
       if (o.status === 'deferred' && isExpired && wants(r, 'FAILURE')) {
         // RFC 3463 4.4.7: delivery time expired.
         report.push({ address: r.address, orcpt: r.orcpt, action: 'failed', status: '4.4.7', remoteMta: o.remoteMta, diagnostic });
@@ -245,6 +254,7 @@ export class QueueRunner {
         requireTls,
         verifyCertificate: requireTls,
         credentials,
+        ca: this.o.tlsCa ?? null,
         timeoutMs: this.o.timeoutMs,
       });
       this.ctx.log.info({ event: 'queue.attempt', queueId: m.id, host, tls: res.isTls, failure: res.failure?.code ?? null }, 'delivery attempt');
@@ -259,6 +269,7 @@ export class QueueRunner {
         status: r.reply.code >= 200 && r.reply.code < 300 ? 'delivered' : r.reply.code >= 500 ? 'failed' : 'deferred',
         reply: r.reply,
         remoteMta: host,
+        isDsnRelayed: res.isDsnOffered,
       }));
     }
     return all(last);
@@ -279,12 +290,7 @@ export class QueueRunner {
       ret: m.ret,
       maxReturnBytes: this.o.maxReturnBytes,
     });
-    const local = await resolveRecipient(ctx, m.mailFrom);
-    if (local.length > 0) {
-      await storeMessage(ctx, dsn, local.map((accountId) => ({ accountId, role: 'inbox' })));
-    } else {
-      await enqueue(ctx, { raw: dsn, mailFrom: '', recipients: [{ address: m.mailFrom }], isDsn: true });
-    }
-    ctx.log.info({ event: 'queue.dsn', queueId: m.id, local: local.length > 0, recipients: recipients.length }, 'delivery status notification sent');
+    const where = await sendDsn(ctx, dsn, m.mailFrom);
+    ctx.log.info({ event: 'queue.dsn', queueId: m.id, local: where === 'local', recipients: recipients.length }, 'delivery status notification sent');
   }
 }

@@ -3,12 +3,13 @@
  * Submission: From check, Date/Message-ID, DKIM (core/delivery/submission), remote recipients
  * queued durably, local ones delivered. MX: trace and authentication headers, then the
  * delivery pipeline (DMARC policy included). LMTP: the pipeline, one reply per recipient.
- * Every reply is decided after the copies it acknowledges are durable.
+ * Every reply is decided after the copies it acknowledges are durable; local copies that
+ * failed behind a 250, and NOTIFY=SUCCESS, are reported by DSN (core/delivery/report.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { AuthSuccess } from '../../core/auth/index.js';
 import type { Logger } from '../../core/context.js';
-import { authenticateMessage, deliverInbound, type AuthenticationResult, type DeliveryRecipient, type RecipientOutcome } from '../../core/delivery/index.js';
+import { authenticateMessage, deliverInbound, reportLocalDelivery, type AuthenticationResult, type DeliveryRecipient, type RecipientOutcome } from '../../core/delivery/index.js';
 import { prepareSubmission, renameForgedResults } from '../../core/delivery/submission.js';
 import { Forbidden } from '../../core/errors.js';
 import { enqueue, rfc5322Date } from '../../core/queue/index.js';
@@ -59,17 +60,46 @@ function summary(log: Logger, outcomes: RecipientOutcome[], id: string, hasOther
   const failed = outcomes.filter((o) => !o.ok);
   const first = failed[0];
   if (!hasOther && first && !first.ok && failed.length === outcomes.length) return replyForError(first.error, log, 'DATA');
-  // Deviation: SMTP has one reply per message; a copy that failed for one of several
-  // recipients (over quota) is logged. TODO(RFC 3461 §6): send a DSN for it.
+  // SMTP has one reply per message: a copy that failed for one of several recipients (over
+  // quota) is reported to the sender by a DSN (RFC 3461 §6, see report()).
   if (failed.length > 0) log.warn({ event: 'smtp.deliver.partial', failed: failed.length }, 'some local copies failed');
   return reply(250, '2.0.0', `OK id=${id}`);
 }
+
+/**
+ * Sends the DSN for local outcomes: "delivered" where NOTIFY=SUCCESS asked for it (RFC 3461
+ * §5.2.3), "failed" for copies that failed after the message was accepted for others. The
+ * copies are already durable, so a failure here is logged, never turned into the reply.
+ */
+async function report(rt: SmtpRuntime, log: Logger, t: Transaction, raw: Uint8Array, outcomes: RecipientOutcome[], arrivalDate: number, isReportingFailures: boolean): Promise<void> {
+  const env = t.envelope;
+  try {
+    await reportLocalDelivery(rt.ctx, {
+      hostname: rt.options.hostname,
+      mailFrom: env.mailFrom,
+      envid: env.params.envid,
+      ret: env.params.ret,
+      arrivalDate,
+      raw,
+      recipients: outcomes.map((outcome, i) => ({ outcome, notify: env.local[i]?.params.notify ?? null, orcpt: env.local[i]?.params.orcpt ?? null })),
+      isReportingFailures,
+      maxReturnBytes: MAX_RETURN_BYTES,
+    });
+  } catch (e) {
+    // The 250 stands: every copy it acknowledges is stored; only the report is lost.
+    log.error({ event: 'smtp.dsn.error', err: e instanceof Error ? e.message : String(e) }, 'could not send a delivery status notification');
+  }
+}
+
+/** Largest original returned whole inside a DSN (as the queue's maxReturnBytes). */
+const MAX_RETURN_BYTES = 256 * 1024;
 
 /** Delivers or queues the message of a transaction; resolves with the replies to send. */
 export async function deliverTransaction(rt: SmtpRuntime, log: Logger, t: Transaction): Promise<Reply[]> {
   const { ctx } = rt;
   const env = t.envelope;
   const id = randomBytes(6).toString('hex');
+  const arrivalDate = ctx.clock.now();
   const trace = traceHeader(rt, t, id);
   if (t.mode === 'submission' && t.auth) {
     let prepared;
@@ -96,9 +126,16 @@ export async function deliverTransaction(rt: SmtpRuntime, log: Logger, t: Transa
       const res = await deliverInbound(ctx, { raw: prepared.raw, mailFrom: env.mailFrom, recipients: env.local, clientAddress: t.clientAddress, authentication: null });
       if (res.kind === 'delivered') outcomes = res.recipients;
     }
-    rt.sendLimiter.record(t.auth.accountId);
+    try {
+      await rt.sendLimiter.record(t.auth.accountId);
+    } catch (e) {
+      // The message is stored and queued: failing its reply now would make the client send it twice.
+      log.error({ event: 'smtp.rate_count.error', err: e instanceof Error ? e.message : String(e) }, 'could not count a submission');
+    }
     log.info({ event: 'smtp.submitted', id, account: t.auth.accountId, local: env.local.length, remote: env.remote.length, size: prepared.raw.byteLength }, 'message submitted');
-    return [summary(log, outcomes, id, env.remote.length > 0)];
+    const rep = summary(log, outcomes, id, env.remote.length > 0);
+    if (rep.code === 250 && outcomes.length > 0) await report(rt, log, t, prepared.raw, outcomes, arrivalDate, true);
+    return [rep];
   }
   // MX and LMTP: our trace and authentication headers go on top (RFC 8601 §5).
   // RFC 8601 §5: results that claim our authserv-id but come from outside are forgeries.
@@ -117,8 +154,12 @@ export async function deliverTransaction(rt: SmtpRuntime, log: Logger, t: Transa
   }
   log.info({ event: 'smtp.delivered', id, recipients: env.local.length, size: raw.byteLength }, 'message delivered');
   if (t.mode === 'lmtp') {
+    // Failures have their own replies; only NOTIFY=SUCCESS reports remain (RFC 3461 §5.2.3).
+    await report(rt, log, t, raw, res.recipients, arrivalDate, false);
     // RFC 2033 §4.2: one reply per accepted recipient, in RCPT order, after the data.
     return res.recipients.map((o) => (o.ok ? reply(250, '2.1.5', `<${o.address}> delivered id=${id}`) : replyForError(o.error, log, 'DATA')));
   }
-  return [summary(log, res.recipients, id, false)];
+  const rep = summary(log, res.recipients, id, false);
+  if (rep.code === 250) await report(rt, log, t, raw, res.recipients, arrivalDate, true);
+  return [rep];
 }

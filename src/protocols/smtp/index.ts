@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import { systemResolver, egressResolverOf, type DnsResolver, type DeliveryStages } from '../../core/delivery/index.js';
 import { QueueRunner, type QueueRunnerOptions, type Timers } from '../../core/queue/index.js';
 import { EgressGuard } from '../../security/egress.js';
@@ -44,6 +45,15 @@ function relayCredentials(path: string): { username: string; password: string } 
   const line = readFileSync(path, 'utf8').split(/\r?\n/)[0] ?? '';
   const colon = line.indexOf(':');
   return colon > 0 ? { username: line.slice(0, colon), password: line.slice(colon + 1) } : null;
+}
+
+/**
+ * Trust anchors for outbound TLS: Node's roots plus the PEM certificates of `path` (an internal
+ * CA for a smart host on the LAN, a test CA); null (the defaults) when the file does not exist.
+ */
+function outboundCa(path: string): string[] | null {
+  if (!existsSync(path)) return null;
+  return [...rootCertificates, readFileSync(path, 'utf8')];
 }
 
 /** Builds an SMTP (or LMTP) protocol server. */
@@ -82,6 +92,7 @@ export function createSmtpProtocolServer(deps: ProtocolDeps, kind: 'smtp' | 'lmt
     pollIntervalMs: 30_000,
     isMtaStsEnabled: c.mtaSts,
     maxReturnBytes: 256 * 1024,
+    tlsCa: outboundCa(c.tlsCaFile),
     ...(o.timers ? { timers: o.timers } : {}),
     ...o.queue,
   });
@@ -100,7 +111,7 @@ export function createSmtpProtocolServer(deps: ProtocolDeps, kind: 'smtp' | 'lmt
     log: deps.log,
     options,
     resolver,
-    sendLimiter: new SendLimiter(ctx.clock, c.maxMessagesPerHour),
+    sendLimiter: new SendLimiter(ctx, c.maxMessagesPerHour),
     kickQueue: () => queue.kick(),
   };
   const sessions = new Set<SmtpSession>();

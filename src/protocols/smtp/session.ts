@@ -418,7 +418,7 @@ export class SmtpSession {
     if (this.mode === 'submission' && this.auth) {
       // RFC 6409 §4.3 / §8.1: the MSA decides who may use which envelope sender.
       if (!from || !(await maySendAs(this.rt.ctx, this.auth.accountId, mailFrom))) return this.send(R.SENDER_NOT_OWNED);
-      if (!this.rt.sendLimiter.check(this.auth.accountId)) {
+      if (!(await this.rt.sendLimiter.check(this.auth.accountId))) {
         this.log.info({ event: 'smtp.rate_limited', account: this.auth.accountId }, 'sending rate limit reached');
         return this.send(R.RATE_LIMITED);
       }

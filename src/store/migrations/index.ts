@@ -318,6 +318,33 @@ END`,
 END`,
     ],
   },
+  {
+    // Delegated senders (src/core/accounts/senders.ts): account_id may use `address` (a
+    // local address of another account, e.g. a shared mailbox) as envelope sender and From;
+    // target_id pins the grant to the account that owned the address when it was granted, so
+    // a freed and reused address does not carry the grant over.
+    // And the per-account submission counter (src/core/delivery/limits.ts): one row per
+    // account per clock-hour window, so the hourly limit survives restarts and is shared by
+    // every node of a cluster.
+    version: 5,
+    name: 'send-as grants and sending counters',
+    sql: `
+CREATE TABLE send_as (
+  account_id TEXT NOT NULL REFERENCES accounts (id),
+  address TEXT NOT NULL,
+  target_id TEXT NOT NULL REFERENCES accounts (id),
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (account_id, address)
+);
+CREATE INDEX send_as_address ON send_as (address);
+CREATE TABLE send_counts (
+  account_id TEXT NOT NULL,
+  window_start BIGINT NOT NULL,
+  count BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (account_id, window_start)
+);
+`,
+  },
 ];
 
 /** Applies every migration the store has not seen, each in its own transaction. */
