@@ -7,14 +7,19 @@
  *
  * Prints commands/s, p99 latency and memory per idle connection; with --dovecot, the same load
  * against Debian's Dovecot on this machine (when installable) and the ratio. Summary line last.
+ *
+ * The load generator and the idle clients run in a child process, so that for Bulwark (which
+ * runs in this process) the clients neither take event-loop time from the server, as they
+ * cannot from Dovecot's separate processes, nor count in the server's heap.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { storeMessage } from '../src/core/mail/store.js';
-import { freePort, startTestServer } from '../test/support/server.js';
+import { fileURLToPath } from 'node:url';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -84,7 +89,9 @@ class Client {
   }
 }
 
-async function mixedLoad(port: number, user: string, pass: string, clients: number, seconds: number, messages: number): Promise<{ cps: number; p99: number; count: number }> {
+type LoadResult = { cps: number; p99: number; count: number };
+
+async function mixedLoad(port: number, user: string, pass: string, clients: number, seconds: number, messages: number): Promise<LoadResult> {
   const cs = await Promise.all(Array.from({ length: clients }, () => Client.open(port, user, pass)));
   const lat: number[] = [];
   const byVerb = new Map<string, number[]>();
@@ -152,8 +159,52 @@ async function seed(port: number, user: string, pass: string, n: number, viaCore
   for (const c of cs) c.sock.destroy();
 }
 
-function gc(): void {
-  (globalThis as { gc?: () => void }).gc?.();
+/** A full collection, also when node was not started with --expose-gc. */
+const gc: () => void = (() => {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed) return exposed;
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
+type WorkerTask = { task: 'idle'; port: number; count: number } | { task: 'load'; port: number; clients: number; seconds: number; messages: number };
+
+/** Runs a client task in a child process; resolves with its result once it sends one. */
+function inWorker<T>(data: WorkerTask, onReady?: (w: ChildProcess) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    // fork() keeps this process's node flags (tsx's loader among them).
+    const w = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, BENCH_WORKER: JSON.stringify(data) } });
+    w.on('message', (m: { ready?: true; result?: T }) => {
+      if (m.ready) onReady?.(w);
+      else {
+        resolve(m.result as T);
+        w.disconnect();
+      }
+    });
+    w.on('error', reject);
+    w.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`bench worker exited with ${code}`))));
+  });
+}
+
+/** The client process: idle clients that wait for "close", or the mixed load. */
+async function workerMain(t: WorkerTask): Promise<void> {
+  if (t.task === 'load') {
+    process.send!({ result: await mixedLoad(t.port, USER, PASS, t.clients, t.seconds, t.messages) });
+    return;
+  }
+  const idlers: Client[] = [];
+  for (let i = 0; i < t.count; i++) {
+    const c = await Client.open(t.port);
+    await c.cmd('SELECT INBOX');
+    c.sock.write('i IDLE\r\n');
+    await c.until('+ ');
+    idlers.push(c);
+  }
+  process.once('message', () => {
+    for (const c of idlers) c.sock.destroy();
+    process.send!({ result: true });
+  });
+  process.send!({ ready: true });
 }
 
 async function startDovecot(messages: number): Promise<{ port: number; stop: () => void } | null> {
@@ -163,6 +214,7 @@ async function startDovecot(messages: number): Promise<{ port: number; stop: () 
       execFileSync('apt-get', ['install', '-y', 'dovecot-imapd'], { stdio: 'ignore', timeout: 180_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     }
     const dir = mkdtempSync(join(tmpdir(), 'bench-dovecot-'));
+    const { freePort } = await import('../test/support/server.js');
     const port = await freePort();
     // Dovecot refuses to run login and mail processes as root: mail is owned by the
     // package's "dovecot" user, login runs as "dovenull".
@@ -239,6 +291,9 @@ async function startDovecot(messages: number): Promise<{ port: number; stop: () 
 }
 
 async function main(): Promise<void> {
+  // The server's modules load in the main thread only (the client process needs just the clients).
+  const { storeMessage } = await import('../src/core/mail/store.js');
+  const { startTestServer } = await import('../test/support/server.js');
   const srv = await startTestServer({ listeners: ['imap'], extraToml: '[auth]\nbase_delay_ms = 0\nmax_failures_per_ip = 1000000\n' });
   const accountId = await srv.addUser(USER, PASS);
   const port = srv.ports.imap!;
@@ -248,28 +303,27 @@ async function main(): Promise<void> {
   });
   console.log(`seeded ${MESSAGES} messages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  // Idle memory: M connections in IDLE on the INBOX.
+  // Idle memory: M connections in IDLE on the INBOX; the clients live in a child process, so this
+  // process's heap holds only the server's side of them.
   gc();
   await new Promise((r) => setTimeout(r, 200));
   const before = process.memoryUsage();
-  const idlers: Client[] = [];
-  for (let i = 0; i < IDLE; i++) {
-    const c = await Client.open(port);
-    await c.cmd('SELECT INBOX');
-    c.sock.write('i IDLE\r\n');
-    await c.until('+ ');
-    idlers.push(c);
-  }
-  gc();
-  await new Promise((r) => setTimeout(r, 500));
-  gc();
-  const after = process.memoryUsage();
-  const perConnHeap = (after.heapUsed + after.external + after.arrayBuffers - (before.heapUsed + before.external + before.arrayBuffers)) / IDLE;
+  let after = before;
+  await inWorker<boolean>({ task: 'idle', port, count: IDLE }, (w) => {
+    void (async () => {
+      gc();
+      await new Promise((r) => setTimeout(r, 500));
+      gc();
+      after = process.memoryUsage();
+      w.send('close');
+    })();
+  });
+  // external includes arrayBuffers: count it once.
+  const perConnHeap = (after.heapUsed + after.external - (before.heapUsed + before.external)) / IDLE;
   const perConnRss = (after.rss - before.rss) / IDLE;
-  console.log(`idle memory (client and server in one process, includes client sockets): ${(perConnHeap / 1024).toFixed(1)} KiB heap+external, ${(perConnRss / 1024).toFixed(1)} KiB RSS per IDLE connection on a ${MESSAGES}-message INBOX`);
-  for (const c of idlers) c.sock.destroy();
+  console.log(`idle memory (server side; clients in a child process): ${(perConnHeap / 1024).toFixed(1)} KiB heap+external, ${(perConnRss / 1024).toFixed(1)} KiB RSS (server side) per IDLE connection on a ${MESSAGES}-message INBOX`);
 
-  const ours = await mixedLoad(port, USER, PASS, CLIENTS, SECONDS, MESSAGES);
+  const ours = await inWorker<LoadResult>({ task: 'load', port, clients: CLIENTS, seconds: SECONDS, messages: MESSAGES });
   console.log(`bulwark: ${ours.count} commands in ${SECONDS} s by ${CLIENTS} clients: ${ours.cps.toFixed(0)} commands/s, p99 ${ours.p99.toFixed(1)} ms`);
   await srv.stop();
 
@@ -283,7 +337,7 @@ async function main(): Promise<void> {
         const warm = await Client.open(dv.port);
         await warm.cmd('SELECT INBOX');
         warm.sock.destroy();
-        const theirs = await mixedLoad(dv.port, USER, PASS, CLIENTS, SECONDS, MESSAGES);
+        const theirs = await inWorker<LoadResult>({ task: 'load', port: dv.port, clients: CLIENTS, seconds: SECONDS, messages: MESSAGES });
         dovecotLine = `dovecot: ${theirs.cps.toFixed(0)} commands/s, p99 ${theirs.p99.toFixed(1)} ms; bulwark/dovecot throughput ratio ${(ours.cps / theirs.cps).toFixed(2)}`;
       } finally {
         dv.stop();
@@ -294,7 +348,7 @@ async function main(): Promise<void> {
   console.log(`SUMMARY imap: ${ours.cps.toFixed(0)} commands/s, p99 ${ours.p99.toFixed(1)} ms, ${(perConnHeap / 1024).toFixed(1)} KiB per idle connection (${MESSAGES} messages); ${dovecotLine}`);
 }
 
-main().catch((e: unknown) => {
+(process.env.BENCH_WORKER ? workerMain(JSON.parse(process.env.BENCH_WORKER) as WorkerTask) : main()).catch((e: unknown) => {
   console.error(e);
   process.exit(1);
 });

@@ -74,6 +74,11 @@ export interface FlagResult {
   changed: Array<{ uid: number; flags: string[] }>;
   /** UIDs whose modseq was above UNCHANGEDSINCE (RFC 7162 §3.1.3: the MODIFIED set). */
   modified: number[];
+  /**
+   * Every named message that exists and is not in `modified`, with its flags and modseq as
+   * this change left them, by UID: what STORE reports without reading the rows again.
+   */
+  state: Map<number, { flags: string[]; modseq: number }>;
 }
 
 /** Changes flags of messages by UID. */
@@ -89,7 +94,7 @@ export async function setFlags(
   const now = ctx.clock.now();
   const result = await ctx.store.write(async (q) => {
     await mailboxOf(q, accountId, mailboxId);
-    const res: FlagResult = { modseq: 0, changed: [], modified: [] };
+    const res: FlagResult = { modseq: 0, changed: [], modified: [], state: new Map() };
     const updates: Array<{ uid: number; messageId: string; stored: string }> = [];
     for (const part of chunks(uids)) {
       const rows = await q.all<{ uid: number; message_id: string; modseq: number; flags: string }>(
@@ -103,13 +108,16 @@ export async function setFlags(
         }
         const next = applyFlags(r.flags, mode, flags);
         if (next !== r.flags) updates.push({ uid: Number(r.uid), messageId: r.message_id, stored: next });
+        else res.state.set(Number(r.uid), { flags: parseStoredFlags(r.flags), modseq: Number(r.modseq) });
       }
     }
     if (updates.length === 0) return res;
     res.modseq = await nextModseq(q, accountId);
     for (const u of updates) {
       await q.run('UPDATE mailbox_messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?', [u.stored, res.modseq, mailboxId, u.uid]);
-      res.changed.push({ uid: u.uid, flags: parseStoredFlags(u.stored) });
+      const after = parseStoredFlags(u.stored);
+      res.changed.push({ uid: u.uid, flags: after });
+      res.state.set(u.uid, { flags: after, modseq: res.modseq });
     }
     await q.run('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?', [res.modseq, mailboxId]);
     await logChanges(q, accountId, res.modseq, now, updates.map((u) => ({ type: 'email' as const, op: 'update' as const, objectId: u.messageId, mailboxId, uid: u.uid })));

@@ -7,6 +7,7 @@ import type { Context } from '../context.js';
 import { NotFound } from '../errors.js';
 import type { Queryable } from '../../store/port.js';
 import { parseStoredFlags } from './flags.js';
+import type { ParsedMessage } from '../../mime/index.js';
 
 /** The UIDs of a mailbox at one modseq, ascending. */
 export interface MailboxSnapshot {
@@ -112,24 +113,45 @@ export interface FetchRow {
   modseq: number;
   receivedAt: number;
   savedAt: number;
-  /** The stored ParsedMessage JSON (without search text), when asked for. */
-  structure: string | null;
+  /**
+   * The stored ParsedMessage (without search text), when asked for. Shared between commands
+   * and sessions through a cache: read it, never change it.
+   */
+  message: ParsedMessage | null;
+}
+
+/** Most parsed structures kept per context (a few KiB each). */
+const STRUCTURE_CACHE_ENTRIES = 4096;
+
+/**
+ * Parsed structures by email id and parser version, least recently used first. A message's
+ * structure changes only when a re-parse raises its parse_version (reparse.ts), which changes
+ * the key, so an entry is never stale. One per context (no module-wide state across servers).
+ */
+const structureCaches = new WeakMap<Context, Map<string, ParsedMessage>>();
+
+function structureCache(ctx: Context): Map<string, ParsedMessage> {
+  let c = structureCaches.get(ctx);
+  if (!c) structureCaches.set(ctx, (c = new Map()));
+  return c;
 }
 
 /** Reads FETCH rows for UIDs of a mailbox (missing UIDs are left out), in UID order. */
 export async function fetchRows(ctx: Context, accountId: string, mailboxId: string, uids: readonly number[], withStructure: boolean): Promise<FetchRow[]> {
   const out: FetchRow[] = [];
+  const cache = structureCache(ctx);
   await ctx.store.read(async (q) => {
+    const missing: Array<{ row: FetchRow; key: string }> = [];
     for (let i = 0; i < uids.length; i += 500) {
       const part = uids.slice(i, i + 500);
-      const rows = await q.all<{ uid: number; message_id: string; thread_id: string; blob_id: string; size: number; flags: string; modseq: number; received_at: number; saved_at: number; structure: string | null }>(
-        `SELECT mm.uid, mm.message_id, m.thread_id, m.blob_id, mm.size, mm.flags, mm.modseq, m.received_at, mm.saved_at, ${withStructure ? 'm.structure' : 'NULL AS structure'}
+      const rows = await q.all<{ uid: number; message_id: string; thread_id: string; blob_id: string; size: number; flags: string; modseq: number; received_at: number; saved_at: number; parse_version: number }>(
+        `SELECT mm.uid, mm.message_id, m.thread_id, m.blob_id, mm.size, mm.flags, mm.modseq, m.received_at, mm.saved_at, m.parse_version
          FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id
          WHERE mm.mailbox_id = ? AND mm.account_id = ? AND mm.uid IN (${part.map(() => '?').join(',')})`,
         [mailboxId, accountId, ...part],
       );
       for (const r of rows) {
-        out.push({
+        const row: FetchRow = {
           uid: Number(r.uid),
           emailId: r.message_id,
           threadId: r.thread_id,
@@ -139,10 +161,40 @@ export async function fetchRows(ctx: Context, accountId: string, mailboxId: stri
           modseq: Number(r.modseq),
           receivedAt: Number(r.received_at),
           savedAt: Number(r.saved_at),
-          structure: r.structure,
-        });
+          message: null,
+        };
+        out.push(row);
+        if (!withStructure) continue;
+        const key = `${r.message_id}:${Number(r.parse_version)}`;
+        const hit = cache.get(key);
+        if (hit) {
+          // Mark as recently used.
+          cache.delete(key);
+          cache.set(key, hit);
+          row.message = hit;
+        } else missing.push({ row, key });
       }
     }
+    // Structures not cached: one more query in the same read transaction, so they match the rows.
+    for (let i = 0; i < missing.length; i += 500) {
+      const part = missing.slice(i, i + 500);
+      const ids = [...new Set(part.map((m) => m.row.emailId))];
+      // By primary key only: the ids come from this account's rows above, and a filter on
+      // account_id lets SQLite's planner pick the account index and scan the whole account.
+      const rows = await q.all<{ id: string; parse_version: number; structure: string }>(
+        `SELECT id, parse_version, structure FROM messages WHERE id IN (${ids.map(() => '?').join(',')})`,
+        ids,
+      );
+      const byKey = new Map<string, ParsedMessage>();
+      for (const r of rows) byKey.set(`${r.id}:${Number(r.parse_version)}`, JSON.parse(r.structure) as ParsedMessage);
+      for (const m of part) {
+        const parsed = byKey.get(m.key);
+        if (!parsed) continue;
+        m.row.message = parsed;
+        cache.set(m.key, parsed);
+      }
+    }
+    while (cache.size > STRUCTURE_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
   });
   return out.sort((a, b) => a.uid - b.uid);
 }
@@ -157,10 +209,28 @@ export async function accountQuota(ctx: Context, accountId: string): Promise<{ u
 /** The lowest UID without \Seen in a mailbox, or null (RFC 3501 §6.3.1 OK [UNSEEN]). */
 export async function firstUnseenUid(ctx: Context, accountId: string, mailboxId: string): Promise<number | null> {
   const r = await ctx.store.read((q) =>
+    // In UID order with LIMIT 1, so the scan stops at the first unseen message.
     q.get<{ uid: number | null }>(
-      "SELECT MIN(uid) AS uid FROM mailbox_messages WHERE mailbox_id = ? AND account_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ESCAPE '!'",
+      "SELECT uid FROM mailbox_messages WHERE mailbox_id = ? AND account_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ESCAPE '!' ORDER BY uid LIMIT 1",
       [mailboxId, accountId],
     ),
   );
   return r?.uid === null || r?.uid === undefined ? null : Number(r.uid);
+}
+
+/**
+ * UIDs of a mailbox's messages that carry a flag (RFC 9051 §6.4.3: EXPUNGE removes those with
+ * \Deleted), ascending; one indexed scan instead of reading every row of the mailbox.
+ */
+export async function uidsWithFlag(ctx: Context, accountId: string, mailboxId: string, flag: string): Promise<number[]> {
+  // Stored flags are space-separated canonical names (flags.ts); '!' escapes LIKE's wildcards.
+  const pattern = `% ${flag.replace(/[!%_]/g, (c) => `!${c}`)} %`;
+  const rows = await ctx.store.read((q) =>
+    q.all<{ uid: number; flags: string }>(
+      "SELECT uid, flags FROM mailbox_messages WHERE mailbox_id = ? AND account_id = ? AND (' ' || flags || ' ') LIKE ? ESCAPE '!' ORDER BY uid",
+      [mailboxId, accountId, pattern],
+    ),
+  );
+  // LIKE ignores ASCII case in SQLite: keep exact matches only, as FETCH FLAGS would show them.
+  return rows.filter((r) => parseStoredFlags(r.flags).includes(flag)).map((r) => Number(r.uid));
 }

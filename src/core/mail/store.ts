@@ -48,8 +48,17 @@ export const MAX_SEARCH_CHARS = 256 * 1024;
 export async function storeMessage(ctx: Context, raw: Uint8Array, targets: readonly StoreTarget[], opts: StoreOptions = {}): Promise<StoreOutcome[]> {
   if (raw.byteLength > ctx.settings.maxMessageBytes) throw new TooLarge(`message exceeds ${ctx.settings.maxMessageBytes} bytes`);
   if (raw.byteLength === 0) throw new InvalidInput('empty message');
-  const blob = await ctx.blobs.put(raw);
-  const parsed = parseMessage(raw);
+  // The parse (CPU) runs while the blob's writes and fsyncs are in flight; the metadata
+  // transaction still starts only after the blob is durable.
+  const putting = ctx.blobs.put(raw);
+  let parsed: ParsedMessage;
+  try {
+    parsed = parseMessage(raw);
+  } catch (e) {
+    await putting;
+    throw e;
+  }
+  const blob = await putting;
   // Accounts are locked in one global order so that two multi-recipient deliveries cannot
   // deadlock on PostgreSQL; outcomes are returned in the caller's order.
   const order = targets.map((_, i) => i).sort((a, b) => (targets[a]!.accountId < targets[b]!.accountId ? -1 : targets[a]!.accountId > targets[b]!.accountId ? 1 : a - b));

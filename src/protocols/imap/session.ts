@@ -88,6 +88,8 @@ export class ImapSession {
   private paused = false;
   /** RFC 4978 COMPRESS=DEFLATE: when active, output goes through this deflater. */
   private deflate: DeflateRaw | null = null;
+  /** The stream whose output is being gathered for one write (see emit), if any. */
+  private corkedStream: Duplex | null = null;
 
   constructor(
     socket: Socket,
@@ -158,13 +160,31 @@ export class ImapSession {
     }
   }
 
+  /** Sends what emit gathered. */
+  private flushCork(): void {
+    const st = this.corkedStream;
+    this.corkedStream = null;
+    st?.uncork();
+  }
+
   private writeRaw(buf: Buffer): void {
     if (!this.closed) this.emit(buf);
   }
 
   /** Writes to the socket, through the deflater when COMPRESS is active (flushed per write). */
   private emit(buf: Buffer): boolean {
-    if (!this.deflate) return this.stream.write(buf);
+    if (!this.deflate) {
+      // Writes made in one turn of the event loop (a FETCH's responses, the untagged data
+      // and the tagged reply of a quick command) leave in one segment: the socket is corked
+      // on the first and uncorked once the turn's callbacks are done. The uncork is queued
+      // unconditionally, so a write that waits for 'drain' cannot wait on the cork.
+      if (!this.corkedStream) {
+        this.corkedStream = this.stream;
+        this.stream.cork();
+        process.nextTick(() => this.flushCork());
+      }
+      return this.stream.write(buf);
+    }
     const ok = this.deflate.write(buf);
     this.deflate.flush(zlibConstants.Z_SYNC_FLUSH);
     return ok;
@@ -181,6 +201,7 @@ export class ImapSession {
    * without limit before the reader's own bounds apply.
    */
   startCompress(): void {
+    this.flushCork();
     const inflate = createInflateRaw({ chunkSize: 16 * 1024 });
     const deflate = createDeflateRaw({ level: 6 });
     this.stream.removeAllListeners('data');
@@ -460,6 +481,8 @@ export class ImapSession {
 
   /** RFC 9051 §6.2.1: after the OK, TLS starts; bytes the client pipelined after STARTTLS are discarded. */
   startTls(): void {
+    // The tagged OK leaves in plaintext before the socket is handed to TLS.
+    this.flushCork();
     const plain = this.stream as Socket;
     plain.removeAllListeners('data');
     plain.removeAllListeners('end');

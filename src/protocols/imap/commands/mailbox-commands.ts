@@ -6,7 +6,7 @@
  */
 import { createMailbox, deleteMailbox, findMailbox, listMailboxes, mailboxCounters, renameMailbox, setSubscribed, type Mailbox } from '../../../core/mail/mailboxes.js';
 import { expunge } from '../../../core/mail/messages.js';
-import { expungedSince, fetchRows, firstUnseenUid } from '../../../core/mail/snapshot.js';
+import { expungedSince, fetchRows, firstUnseenUid, uidsWithFlag } from '../../../core/mail/snapshot.js';
 import { storeMessage } from '../../../core/mail/store.js';
 import { canonicalFlag } from '../../../core/mail/flags.js';
 import { AlreadyExists } from '../../../core/errors.js';
@@ -54,14 +54,14 @@ export async function select(s: ImapSession, cmd: C<'SELECT' | 'EXAMINE'>): Prom
   if (cmd.condstore) s.condstore = true;
   const readOnly = cmd.name === 'EXAMINE';
   const view = await s.select(account, mb.id, mb.name, readOnly);
-  const counters = await mailboxCounters(s.ctx, account.accountId, mb.id);
   await s.untaggedText(`${view.exists} EXISTS`);
   if (!s.rev2) await s.untaggedText('0 RECENT');
   await s.untaggedText(`FLAGS ${FLAGS_LIST}`);
   await s.untaggedText(`OK [PERMANENTFLAGS ${readOnly ? '()' : '(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)'}] Flags permitted`);
   await s.untaggedText(`OK [UIDVALIDITY ${view.uidValidity}] UIDs valid`);
   await s.untaggedText(`OK [UIDNEXT ${view.uidNext}] Predicted next UID`);
-  if (!s.rev2 && counters.unseen > 0) {
+  if (!s.rev2) {
+    // One early-stopping read: null when no message is unseen (no counting of the mailbox).
     const first = await firstUnseenUid(s.ctx, account.accountId, mb.id);
     if (first !== null && view.seqOf(first) > 0) await s.untaggedText(`OK [UNSEEN ${view.seqOf(first)}] First unseen`);
   }
@@ -89,8 +89,8 @@ export async function close(s: ImapSession): Promise<Reply> {
   if (s.state.kind !== 'selected') return { status: 'BAD', text: 'No mailbox selected' };
   const { account, view } = s.state;
   if (!view.isReadOnly) {
-    const rows = await fetchRows(s.ctx, account.accountId, view.mailboxId, [...view.uids], false);
-    const del = rows.filter((r) => r.flags.includes('\\Deleted')).map((r) => r.uid);
+    // Only messages this session knows of, as EXPUNGE (RFC 9051 §6.4.3).
+    const del = (await uidsWithFlag(s.ctx, account.accountId, view.mailboxId, '\\Deleted')).filter((u) => view.seqOf(u) > 0);
     if (del.length > 0) await expunge(s.ctx, account.accountId, view.mailboxId, del);
   }
   s.deselect();

@@ -9,7 +9,7 @@ import { decodeTransferEncoding, findPart, type ParsedMessage } from '../../../m
 import { copyMessages } from '../../../core/mail/copy.js';
 import { findMailbox } from '../../../core/mail/mailboxes.js';
 import { expunge, setFlags } from '../../../core/mail/messages.js';
-import { fetchRows, expungedSince, type FetchRow } from '../../../core/mail/snapshot.js';
+import { fetchRows, expungedSince, uidsWithFlag, type FetchRow } from '../../../core/mail/snapshot.js';
 import { searchMessages, sortMessages, threadMessages } from '../../../core/mail/search.js';
 import type { SearchKey, SortCriterion, ThreadNode } from '../../../core/mail/search-types.js';
 import { canonicalFlag } from '../../../core/mail/flags.js';
@@ -96,7 +96,7 @@ export async function fetch(s: ImapSession, cmd: C<'FETCH'>): Promise<Reply> {
 }
 
 async function fetchResponse(s: ImapSession, seq: number, r: FetchRow, items: FetchItem[]): Promise<Buffer> {
-  const msg = r.structure ? (JSON.parse(r.structure) as ParsedMessage) : null;
+  const msg = r.message;
   const out: WireValue[] = [];
   const read = async (start: number, end: number): Promise<Buffer> => {
     if (end <= start) return Buffer.alloc(0);
@@ -205,7 +205,11 @@ export async function store(s: ImapSession, cmd: C<'STORE'>): Promise<Reply> {
   // Report the flags of every named message (changed or not) unless .SILENT; under
   // CONDSTORE, changes are always reported with MODSEQ (RFC 7162 §3.1.3).
   const report = cmd.silent ? (s.condstore ? [...changed.keys()] : []) : live.filter((u) => !res.modified.includes(u));
-  const rows = report.length > 0 ? await fetchRows(s.ctx, accountId, view.mailboxId, report, false) : [];
+  // The flags and modseq as the change left them (one transaction, no second read).
+  const rows = [...new Set(report)].sort((a, b) => a - b).flatMap((uid) => {
+    const st = res.state.get(uid);
+    return st ? [{ uid, ...st }] : [];
+  });
   for (const r of rows) {
     const seq = view.seqOf(r.uid);
     const items: WireValue[] = [];
@@ -248,10 +252,11 @@ export async function copy(s: ImapSession, cmd: C<'COPY' | 'MOVE'>): Promise<Rep
 export async function expungeCommand(s: ImapSession, cmd: C<'EXPUNGE' | 'UID EXPUNGE'>): Promise<Reply> {
   const { accountId, view } = selected(s);
   if (view.isReadOnly) return { status: 'NO', code: CODE.READONLY, text: 'Mailbox is read-only' };
-  let candidates = [...view.uids];
-  if (cmd.name === 'UID EXPUNGE') candidates = view.resolve(cmd.set, true).uids;
-  const rows = await fetchRows(s.ctx, accountId, view.mailboxId, candidates, false);
-  const del = rows.filter((r) => r.flags.includes('\\Deleted')).map((r) => r.uid);
+  // Only messages this session knows of (not ones arrived since its last sync), and for
+  // UID EXPUNGE only those in the set (RFC 4315 §2.1).
+  const inScope = cmd.name === 'UID EXPUNGE' ? new Set(view.resolve(cmd.set, true).uids) : null;
+  const flagged = await uidsWithFlag(s.ctx, accountId, view.mailboxId, '\\Deleted');
+  const del = flagged.filter((u) => (inScope ? inScope.has(u) : view.seqOf(u) > 0));
   if (del.length > 0) {
     await expunge(s.ctx, accountId, view.mailboxId, del);
     for (const u of del) view.pendingExpunge.add(u);
