@@ -6,8 +6,6 @@
  * runs too when BULWARK_TEST_PG is set.
  *   npx tsx bench/search.ts [--messages N] [--seconds S]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as accounts from '../src/core/accounts/index.js';
@@ -19,9 +17,8 @@ import type { SearchKey } from '../src/core/mail/search-types.js';
 import { storeMessage } from '../src/core/mail/store.js';
 import { FsBlobStore } from '../src/store/blobs/fs.js';
 import { LocalBus } from '../src/store/bus/local.js';
-import { migrate } from '../src/store/migrations/index.js';
 import type { Store } from '../src/store/port.js';
-import { SqliteStore } from '../src/store/sqlite/store.js';
+import { forEachAdapter } from './adapters.js';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '10000' }, seconds: { type: 'string', default: '2' } } });
 const N = Number(values.messages);
@@ -87,28 +84,5 @@ async function bench(name: string, store: Store, dir: string): Promise<{ name: s
   return { name, perKey };
 }
 
-const results: Array<{ name: string; perKey: Array<[string, number]> }> = [];
-const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-search-'));
-try {
-  const sqlite = new SqliteStore({ path: join(dir, 'bulwark.db') });
-  await migrate(sqlite, () => Date.now());
-  results.push(await bench('sqlite', sqlite, join(dir, 'sqlite')));
-  await sqlite.close();
-  if (process.env.BULWARK_TEST_PG) {
-    const { createPgTestSchema } = await import('../test/support/pg.js');
-    const { createPostgresStore } = await import('../src/store/postgres/index.js');
-    const schema = await createPgTestSchema();
-    try {
-      const pg = await createPostgresStore({ url: schema.url, schema: schema.schema });
-      results.push(await bench('postgres', pg, join(dir, 'pg')));
-      await pg.close();
-    } finally {
-      await schema.drop();
-    }
-  } else {
-    console.log('postgres: skipped (set BULWARK_TEST_PG to a connection string to include it)');
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
+const results = await forEachAdapter(bench);
 console.log('summary: ' + results.map((r) => `${r.name} ${r.perKey.map(([k, v]) => `${k} ${v.toFixed(0)}/s`).join(', ')}`).join('; '));

@@ -7,8 +7,6 @@
  * line last. PostgreSQL runs too when BULWARK_TEST_PG is set.
  *   npx tsx bench/store.ts [--messages N] [--concurrency C]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as accounts from '../src/core/accounts/index.js';
@@ -18,9 +16,8 @@ import { getEmail, listMessages } from '../src/core/mail/messages.js';
 import { storeMessage } from '../src/core/mail/store.js';
 import { FsBlobStore } from '../src/store/blobs/fs.js';
 import { LocalBus } from '../src/store/bus/local.js';
-import { migrate } from '../src/store/migrations/index.js';
 import type { Store } from '../src/store/port.js';
-import { SqliteStore } from '../src/store/sqlite/store.js';
+import { forEachAdapter } from './adapters.js';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '3000' }, concurrency: { type: 'string', default: '32' } } });
 const N = Number(values.messages);
@@ -87,28 +84,5 @@ async function bench(name: string, store: Store, dir: string): Promise<{ name: s
   return { name, writes, reads: readsPerSec };
 }
 
-const results: Array<{ name: string; writes: number; reads: number }> = [];
-const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-'));
-try {
-  const sqlite = new SqliteStore({ path: join(dir, 'bulwark.db') });
-  await migrate(sqlite, () => Date.now());
-  results.push(await bench('sqlite', sqlite, join(dir, 'sqlite')));
-  await sqlite.close();
-  if (process.env.BULWARK_TEST_PG) {
-    const { createPgTestSchema } = await import('../test/support/pg.js');
-    const { createPostgresStore } = await import('../src/store/postgres/index.js');
-    const schema = await createPgTestSchema();
-    try {
-      const pg = await createPostgresStore({ url: schema.url, schema: schema.schema });
-      results.push(await bench('postgres', pg, join(dir, 'pg')));
-      await pg.close();
-    } finally {
-      await schema.drop();
-    }
-  } else {
-    console.log('postgres: skipped (set BULWARK_TEST_PG to a connection string to include it)');
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
+const results = await forEachAdapter(bench);
 console.log('summary: ' + results.map((r) => `${r.name} ${r.writes.toFixed(0)} writes/s ${r.reads.toFixed(0)} reads/s`).join('; '));

@@ -243,11 +243,7 @@ function selectArgs(c: Cursor): { mailbox: string; condstore: boolean; qresync: 
   let condstore = false;
   let qresync: QresyncParams | null = null;
   if (c.maybeSp()) {
-    c.char('(');
-    let first = true;
-    while (!c.maybeChar(')')) {
-      if (!first) c.sp();
-      first = false;
+    c.list(() => {
       const p = c.keyword();
       if (p === 'CONDSTORE') condstore = true;
       else if (p === 'QRESYNC') {
@@ -272,22 +268,23 @@ function selectArgs(c: Cursor): { mailbox: string; condstore: boolean; qresync: 
         c.char(')');
         qresync = { uidValidity, modseq, knownUids };
       } else c.fail(`unknown select parameter ${p}`);
-    }
+    }, 10, 'too many select parameters');
   }
   c.end();
   return { mailbox, condstore, qresync };
 }
 
 function statusItems(c: Cursor): StatusItem[] {
-  c.char('(');
   const items: StatusItem[] = [];
-  while (!c.maybeChar(')')) {
-    if (items.length > 0) c.sp();
-    const w = c.keyword() as StatusItem;
-    if (!STATUS_ITEMS.includes(w)) c.fail(`unknown status item ${w}`);
-    items.push(w);
-    if (items.length > 20) throw new SyntaxFailure('too many status items', 'LIMIT');
-  }
+  c.list(
+    () => {
+      const w = c.keyword() as StatusItem;
+      if (!STATUS_ITEMS.includes(w)) c.fail(`unknown status item ${w}`);
+      items.push(w);
+    },
+    20,
+    'too many status items',
+  );
   if (items.length === 0) c.fail('empty status list');
   return items;
 }
@@ -299,18 +296,18 @@ function listArgs(c: Cursor): ListArgs {
   if (c.peek() === 0x28) {
     // RFC 5258 §3: list-select-opts.
     extended = true;
-    c.char('(');
-    let first = true;
-    while (!c.maybeChar(')')) {
-      if (!first) c.sp();
-      first = false;
-      const o = c.keyword();
-      if (o === 'SUBSCRIBED') selection.subscribed = true;
-      else if (o === 'REMOTE') selection.remote = true;
-      else if (o === 'RECURSIVEMATCH') selection.recursiveMatch = true;
-      else if (o === 'SPECIAL-USE') selection.specialUse = true;
-      else c.fail(`unknown selection option ${o}`);
-    }
+    c.list(
+      () => {
+        const o = c.keyword();
+        if (o === 'SUBSCRIBED') selection.subscribed = true;
+        else if (o === 'REMOTE') selection.remote = true;
+        else if (o === 'RECURSIVEMATCH') selection.recursiveMatch = true;
+        else if (o === 'SPECIAL-USE') selection.specialUse = true;
+        else c.fail(`unknown selection option ${o}`);
+      },
+      20,
+      'too many selection options',
+    );
     // RFC 5258 §3: RECURSIVEMATCH needs another option.
     if (selection.recursiveMatch && !selection.subscribed) c.fail('RECURSIVEMATCH alone');
     c.sp();
@@ -331,20 +328,20 @@ function listArgs(c: Cursor): ListArgs {
     extended = true;
     if (c.keyword() !== 'RETURN') c.fail('expected RETURN');
     c.sp();
-    c.char('(');
-    let first = true;
-    while (!c.maybeChar(')')) {
-      if (!first) c.sp();
-      first = false;
-      const o = c.keyword();
-      if (o === 'SUBSCRIBED') returns.subscribed = true;
-      else if (o === 'CHILDREN') returns.children = true;
-      else if (o === 'SPECIAL-USE') returns.specialUse = true;
-      else if (o === 'STATUS') {
-        c.sp();
-        returns.status = statusItems(c);
-      } else c.fail(`unknown return option ${o}`);
-    }
+    c.list(
+      () => {
+        const o = c.keyword();
+        if (o === 'SUBSCRIBED') returns.subscribed = true;
+        else if (o === 'CHILDREN') returns.children = true;
+        else if (o === 'SPECIAL-USE') returns.specialUse = true;
+        else if (o === 'STATUS') {
+          c.sp();
+          returns.status = statusItems(c);
+        } else c.fail(`unknown return option ${o}`);
+      },
+      20,
+      'too many return options',
+    );
   }
   c.end();
   return { selection, reference, patterns, returns, extended };

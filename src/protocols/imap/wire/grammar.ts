@@ -271,15 +271,26 @@ export class Cursor {
     return this.atom();
   }
 
+  /**
+   * A parenthesised, space-separated list: "(" [item *(SP item)] ")", the shape of most IMAP
+   * option and item lists. Calls `item` once per element; more than `max` elements is a
+   * [LIMIT] failure with the message `tooMany`. Returns the number of elements.
+   */
+  list(item: () => void, max: number, tooMany: string): number {
+    this.char('(');
+    let n = 0;
+    while (!this.maybeChar(')')) {
+      if (n > 0) this.sp();
+      item();
+      if (++n > max) throw new SyntaxFailure(tooMany, 'LIMIT');
+    }
+    return n;
+  }
+
   /** RFC 9051 §9 flag-list: "(" [flag *(SP flag)] ")". */
   flagList(): string[] {
-    this.char('(');
     const out: string[] = [];
-    while (!this.maybeChar(')')) {
-      if (out.length > 0) this.sp();
-      out.push(this.flag());
-      if (out.length > 1000) throw new SyntaxFailure('too many flags', 'LIMIT');
-    }
+    this.list(() => out.push(this.flag()), 1000, 'too many flags');
     return out;
   }
 

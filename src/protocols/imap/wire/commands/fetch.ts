@@ -43,12 +43,7 @@ export function parseFetch(c: Cursor): FetchArgs {
   c.sp();
   const items: FetchItem[] = [];
   if (c.peek() === 0x28) {
-    c.char('(');
-    while (!c.maybeChar(')')) {
-      if (items.length > 0) c.sp();
-      items.push(fetchAtt(c));
-      if (items.length > 100) throw new SyntaxFailure('too many fetch items', 'LIMIT');
-    }
+    c.list(() => items.push(fetchAtt(c)), 100, 'too many fetch items');
     if (items.length === 0) c.fail('empty fetch list');
   } else {
     const w = c.lookingAt('ALL') || c.lookingAt('FAST') || c.lookingAt('FULL') ? macro(c) : null;
@@ -59,18 +54,18 @@ export function parseFetch(c: Cursor): FetchArgs {
   let vanished = false;
   if (c.maybeSp()) {
     // RFC 7162 §3.1.4.1 / §3.2.6: fetch modifiers.
-    c.char('(');
-    let first = true;
-    while (!c.maybeChar(')')) {
-      if (!first) c.sp();
-      first = false;
-      const m = c.keyword();
-      if (m === 'CHANGEDSINCE') {
-        c.sp();
-        changedSince = c.number();
-      } else if (m === 'VANISHED') vanished = true;
-      else c.fail(`unknown fetch modifier ${m}`);
-    }
+    c.list(
+      () => {
+        const m = c.keyword();
+        if (m === 'CHANGEDSINCE') {
+          c.sp();
+          changedSince = c.number();
+        } else if (m === 'VANISHED') vanished = true;
+        else c.fail(`unknown fetch modifier ${m}`);
+      },
+      10,
+      'too many fetch modifiers',
+    );
   }
   c.end();
   return { set, items, changedSince, vanished };
@@ -142,12 +137,7 @@ function sectionSpec(c: Cursor): { section: Section; text: string } {
     else if (w === 'HEADER.FIELDS' || w === 'HEADER.FIELDS.NOT') {
       text = w;
       c.sp();
-      c.char('(');
-      while (!c.maybeChar(')')) {
-        if (fields.length > 0) c.sp();
-        fields.push(c.astring());
-        if (fields.length > 200) throw new SyntaxFailure('too many header fields', 'LIMIT');
-      }
+      c.list(() => fields.push(c.astring()), 200, 'too many header fields');
       if (fields.length === 0) c.fail('empty header list');
     } else c.fail(`bad section text ${w}`);
   }

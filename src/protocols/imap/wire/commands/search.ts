@@ -49,19 +49,20 @@ export function parseSearch(c: Cursor): SearchArgs {
   let returns: SearchReturn | null = null;
   if (c.maybeWord('RETURN ')) {
     returns = { min: false, max: false, all: false, count: false, save: false };
-    c.char('(');
-    let first = true;
-    while (!c.maybeChar(')')) {
-      if (!first) c.sp();
-      first = false;
-      const o = c.keyword();
-      if (o === 'MIN') returns.min = true;
-      else if (o === 'MAX') returns.max = true;
-      else if (o === 'ALL') returns.all = true;
-      else if (o === 'COUNT') returns.count = true;
-      else if (o === 'SAVE') returns.save = true;
-      else c.fail(`unknown RETURN option ${o}`);
-    }
+    const r = returns;
+    c.list(
+      () => {
+        const o = c.keyword();
+        if (o === 'MIN') r.min = true;
+        else if (o === 'MAX') r.max = true;
+        else if (o === 'ALL') r.all = true;
+        else if (o === 'COUNT') r.count = true;
+        else if (o === 'SAVE') r.save = true;
+        else c.fail(`unknown RETURN option ${o}`);
+      },
+      20,
+      'too many RETURN options',
+    );
     // RFC 4731 §3.1: RETURN () means RETURN (ALL).
     if (!returns.min && !returns.max && !returns.count && !returns.save) returns.all = true;
     c.sp();
