@@ -25,6 +25,7 @@ import { sortMeta, type MessageMeta } from './search/order.js';
 import { sentUids } from './search/sent.js';
 import { textCondition, textUids, type TextScope } from './search/text.js';
 import { orderedSubject, referencesThreads } from './search/thread.js';
+import { uidList } from './uid-list.js';
 
 export type { MessageMeta } from './search/order.js';
 
@@ -129,13 +130,13 @@ export async function searchMessages(ctx: Context, accountId: string, mailboxId:
       if (topJs.has(k)) settled.push(k);
     }
     const where = compiler.compile(key);
-    const params: SqlValue[] = [mailboxId, accountId, ...where.params];
-    const rows = await q.all<{ uid: number }>(
-      `SELECT mm.uid AS uid FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id
-       WHERE mm.mailbox_id = ? AND mm.account_id = ? AND (${where.sql}) ORDER BY mm.uid`,
-      params,
-    );
-    return rows.map((r) => Number(r.uid));
+    // The messages table only when a condition reads it (most keys are on mailbox_messages).
+    const join = /\bm\./.test(where.sql) ? ' JOIN messages m ON m.id = mm.message_id' : '';
+    return uidList(q, {
+      uid: 'mm.uid',
+      from: `FROM mailbox_messages mm${join} WHERE mm.mailbox_id = ? AND mm.account_id = ? AND (${where.sql})`,
+      params: [mailboxId, accountId, ...where.params],
+    });
   });
 }
 

@@ -7,6 +7,7 @@ import type { Context } from '../context.js';
 import { NotFound } from '../errors.js';
 import type { Queryable } from '../../store/port.js';
 import { parseStoredFlags } from './flags.js';
+import { uidList } from './uid-list.js';
 import type { ParsedMessage } from '../../mime/index.js';
 
 /** The UIDs of a mailbox at one modseq, ascending. */
@@ -30,9 +31,7 @@ async function mailboxHead(q: Queryable, accountId: string, mailboxId: string) {
 export async function mailboxSnapshot(ctx: Context, accountId: string, mailboxId: string): Promise<MailboxSnapshot> {
   return ctx.store.read(async (q) => {
     const head = await mailboxHead(q, accountId, mailboxId);
-    const rows = await q.all<{ uid: number }>('SELECT uid FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid', [mailboxId]);
-    const uids = new Uint32Array(rows.length);
-    rows.forEach((r, i) => (uids[i] = Number(r.uid)));
+    const uids = Uint32Array.from(await uidList(q, { uid: 'uid', from: 'FROM mailbox_messages WHERE mailbox_id = ?', params: [mailboxId] }));
     return { uids, ...head };
   });
 }

@@ -89,9 +89,14 @@ function open(path: string, readonly: boolean): Db {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     // Checkpoints are done by SQLite automatically every 1000 pages; keep the default.
+    // Planner statistics (see SqliteStore.keepStatistics): bounded ANALYZE work per index.
+    db.pragma('analysis_limit = 400');
   }
   return db;
 }
+
+/** Committed write jobs between two checks of the planner statistics. */
+const STATISTICS_EVERY_JOBS = 1000;
 
 /** The SQLite Store. */
 export class SqliteStore implements Store {
@@ -106,11 +111,25 @@ export class SqliteStore implements Store {
   private drained: (() => void) | null = null;
   private readonly maxReaders: number;
   private readonly maxBatch: number;
+  private jobsSinceStatistics = 0;
 
   constructor(private readonly options: SqliteStoreOptions) {
     this.writer = new Connection(open(options.path, false));
     this.maxReaders = options.maxReaders ?? 4;
     this.maxBatch = options.maxBatch ?? 512;
+    this.keepStatistics();
+  }
+
+  /**
+   * Keeps the query planner's statistics (sqlite_stat1) current, as SQLite advises for
+   * long-lived connections: PRAGMA optimize analyses only tables without statistics or whose
+   * size changed a lot since, so it costs ~0.1 ms when there is nothing to do. Without
+   * statistics the planner may drive a text search from every row of the mailbox instead of
+   * from the index's hits (a 10,000-message mailbox: 4 ms instead of 0.5 ms per SEARCH).
+   */
+  private keepStatistics(): void {
+    this.jobsSinceStatistics = 0;
+    this.writer.db.pragma('optimize = 0x10002');
   }
 
   async read<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
@@ -180,6 +199,8 @@ export class SqliteStore implements Store {
       if (r.ok) job.resolve(r.value);
       else job.reject(r.value);
     });
+    this.jobsSinceStatistics += batch.length;
+    if (this.jobsSinceStatistics >= STATISTICS_EVERY_JOBS) this.keepStatistics();
   }
 
   private async acquireReader(): Promise<Connection> {
