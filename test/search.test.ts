@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as accounts from '../src/core/accounts/index.js';
 import { NotFound } from '../src/core/errors.js';
 import { listMailboxes } from '../src/core/mail/mailboxes.js';
+import { systemFlagSql } from '../src/core/mail/flags.js';
 import { setFlags } from '../src/core/mail/messages.js';
 import { searchMessages } from '../src/core/mail/search.js';
 import { indexPendingText } from '../src/core/mail/search-index.js';
@@ -197,6 +198,23 @@ for (const adapter of adapters()) {
       // Keywords fold ASCII only (atoms, RFC 9051 §2.3.2), alike on every engine.
       expect(await search({ op: 'flag', flag: 'ünI', set: true })).toEqual([]);
       expect(await search({ op: 'flag', flag: 'ÜNï', set: true })).toEqual([4]);
+    });
+
+    it('serves system flag keys from the partial indexes of migration 6', async () => {
+      // The planner matches a partial index by its expression: if systemFlagSql and the
+      // migration drift apart, these lookups silently become scans of the whole mailbox.
+      for (const [flag, set, index] of [['\\Seen', false, 'mailbox_messages_unseen'], ['\\Deleted', true, 'mailbox_messages_deleted'], ['\\Flagged', true, 'mailbox_messages_flagged']] as const) {
+        const sql = `SELECT uid FROM mailbox_messages WHERE mailbox_id = ? AND ${systemFlagSql('flags', flag, set)}`;
+        const plan = await t.ctx.store.read(async (q) => {
+          if (t.ctx.store.dialect === 'postgres') {
+            // A five-row table is cheaper to scan; forbid that to see whether the index applies.
+            await q.run('SET LOCAL enable_seqscan = off');
+            return JSON.stringify(await q.all(`EXPLAIN ${sql}`, [inbox]));
+          }
+          return JSON.stringify(await q.all(`EXPLAIN QUERY PLAN ${sql}`, [inbox]));
+        });
+        expect(plan).toContain(index);
+      }
     });
 
     it('follows flag changes', async () => {

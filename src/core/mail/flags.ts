@@ -9,6 +9,22 @@ import { InvalidInput } from '../errors.js';
 export const SYSTEM_FLAGS = ['\\Answered', '\\Deleted', '\\Draft', '\\Flagged', '\\Seen'] as const;
 
 const SYSTEM_BY_LOWER = new Map(SYSTEM_FLAGS.map((f) => [f.toLowerCase(), f]));
+
+/** The canonical system flag for a flag written in any case, or undefined. */
+export function systemFlag(flag: string): (typeof SYSTEM_FLAGS)[number] | undefined {
+  return SYSTEM_BY_LOWER.get(flag.toLowerCase());
+}
+
+/**
+ * The SQL test that a message has (or lacks) a system flag. The flag is written as a literal
+ * in exactly the form of migration 6's partial indexes (unseen, deleted, flagged), so those
+ * serve UNSEEN, DELETED, FLAGGED and EXPUNGE without reading every message of the mailbox.
+ * Exact: system flags are stored in canonical case, none contains another, and no keyword
+ * contains a backslash (KEYWORD below).
+ */
+export function systemFlagSql(column: string, flag: (typeof SYSTEM_FLAGS)[number], set: boolean): string {
+  return `${column} ${set ? '' : 'NOT '}LIKE '%${flag}%' ESCAPE '!'`;
+}
 // RFC 9051 §9 atom-char minus resp-specials; keywords are case-insensitive, stored as given.
 const KEYWORD = /^[^\s(){%*"\\\]\x00-\x1f\x7f]{1,100}$/;
 

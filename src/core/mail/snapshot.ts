@@ -6,7 +6,7 @@
 import type { Context } from '../context.js';
 import { NotFound } from '../errors.js';
 import type { Queryable } from '../../store/port.js';
-import { parseStoredFlags } from './flags.js';
+import { parseStoredFlags, systemFlagSql, type SYSTEM_FLAGS } from './flags.js';
 import { uidList } from './uid-list.js';
 import type { ParsedMessage } from '../../mime/index.js';
 
@@ -27,13 +27,86 @@ async function mailboxHead(q: Queryable, accountId: string, mailboxId: string) {
   return { highestModseq: Number(m.highest_modseq), uidNext: Number(m.uid_next), uidValidity: Number(m.uid_validity) };
 }
 
-/** Reads every UID of a mailbox with the mailbox's highest modseq, in one snapshot. */
+/**
+ * What this process last read of each mailbox, so that many sessions on one mailbox do not
+ * each re-read it (one per context; no module-wide state across servers):
+ * - `snapshots`: a mailbox's exact UID list at a modseq. A later snapshot is that list plus the
+ *   change log since (UIDs only grow, so created UIDs go at the end), so SELECT reads the log,
+ *   not every row. Bounded by the UIDs held (least recently used dropped first).
+ * - `deltas`: the answer of mailboxChangesSince for (mailbox, since) at a head modseq. Every
+ *   session woken by one change asks the same question; while the head has not moved, the
+ *   answer is the same (a flag change moves the head too).
+ * Entries are checked against the mailbox's head, read in the same snapshot, so they are never
+ * served stale, also when another node changed the mailbox. Values are shared: never mutate.
+ */
+interface MailboxCaches {
+  snapshots: Map<string, MailboxSnapshot>;
+  snapshotUids: number;
+  deltas: Map<string, MailboxDelta>;
+}
+
+/** Most UIDs held in cached snapshots per context (4 bytes each). */
+const SNAPSHOT_CACHE_UIDS = 2_000_000;
+/** Most cached change answers per context. */
+const DELTA_CACHE_ENTRIES = 512;
+
+const mailboxCaches = new WeakMap<Context, MailboxCaches>();
+
+function cachesOf(ctx: Context): MailboxCaches {
+  let c = mailboxCaches.get(ctx);
+  if (!c) mailboxCaches.set(ctx, (c = { snapshots: new Map(), snapshotUids: 0, deltas: new Map() }));
+  return c;
+}
+
+function keepSnapshot(c: MailboxCaches, mailboxId: string, snap: MailboxSnapshot): void {
+  const old = c.snapshots.get(mailboxId);
+  if (old) {
+    c.snapshots.delete(mailboxId);
+    c.snapshotUids -= old.uids.length;
+  }
+  c.snapshots.set(mailboxId, snap);
+  c.snapshotUids += snap.uids.length;
+  for (const [id, s] of c.snapshots) {
+    if (c.snapshotUids <= SNAPSHOT_CACHE_UIDS || id === mailboxId) break;
+    c.snapshots.delete(id);
+    c.snapshotUids -= s.uids.length;
+  }
+}
+
+/**
+ * Reads every UID of a mailbox with the mailbox's highest modseq, in one snapshot. The array is
+ * shared with other callers: never mutate it.
+ */
 export async function mailboxSnapshot(ctx: Context, accountId: string, mailboxId: string): Promise<MailboxSnapshot> {
+  const caches = cachesOf(ctx);
   return ctx.store.read(async (q) => {
     const head = await mailboxHead(q, accountId, mailboxId);
-    const uids = Uint32Array.from(await uidList(q, { uid: 'uid', from: 'FROM mailbox_messages WHERE mailbox_id = ?', params: [mailboxId] }));
-    return { uids, ...head };
+    const known = caches.snapshots.get(mailboxId);
+    if (known && known.uidValidity === head.uidValidity && known.highestModseq === head.highestModseq) {
+      keepSnapshot(caches, mailboxId, known);
+      return known;
+    }
+    let snap: MailboxSnapshot | null = null;
+    if (known && known.uidValidity === head.uidValidity && known.highestModseq < head.highestModseq) {
+      const delta = await readChanges(q, accountId, mailboxId, known.highestModseq, head);
+      if (!delta.truncated) snap = { ...head, uids: applyChanges(known.uids, delta) };
+    }
+    snap ??= { ...head, uids: Uint32Array.from(await uidList(q, { uid: 'uid', from: 'FROM mailbox_messages WHERE mailbox_id = ?', params: [mailboxId] })) };
+    keepSnapshot(caches, mailboxId, snap);
+    return snap;
   });
+}
+
+/** A snapshot's UIDs with a delta applied: expunged ones out, created ones (all newer) appended. */
+function applyChanges(uids: Uint32Array, delta: MailboxDelta): Uint32Array {
+  const gone = new Set(delta.expunged);
+  const last = uids.length > 0 ? uids[uids.length - 1]! : 0;
+  const added = delta.created.filter((u) => u > last);
+  const out = new Uint32Array(uids.length - (gone.size > 0 ? uids.filter((u) => gone.has(u)).length : 0) + added.length);
+  let i = 0;
+  for (const u of uids) if (!gone.has(u)) out[i++] = u;
+  for (const u of added) out[i++] = u;
+  return out;
 }
 
 /** Changes to one mailbox's messages after a modseq. */
@@ -50,44 +123,73 @@ export interface MailboxDelta {
   truncated: boolean;
 }
 
-/** Reads what changed in a mailbox after sinceModseq, from the change log. */
-export async function mailboxChangesSince(ctx: Context, accountId: string, mailboxId: string, sinceModseq: number, limit = 5000): Promise<MailboxDelta> {
+/** Most change-log rows read for one delta before the caller is told to reload instead. */
+const DELTA_LIMIT = 5000;
+
+/**
+ * Reads what changed in a mailbox after sinceModseq, from the change log. The answer may be
+ * shared with other callers: never mutate it.
+ */
+export async function mailboxChangesSince(ctx: Context, accountId: string, mailboxId: string, sinceModseq: number): Promise<MailboxDelta> {
+  const caches = cachesOf(ctx);
   return ctx.store.read(async (q) => {
     const head = await mailboxHead(q, accountId, mailboxId);
-    const out: MailboxDelta = { ...head, created: [], updated: [], expunged: [], truncated: false };
-    if (head.highestModseq <= sinceModseq) return out;
-    const rows = await q.all<{ op: string; uid: number | null }>(
-      "SELECT op, uid FROM changes WHERE mailbox_id = ? AND account_id = ? AND modseq > ? AND type = 'email' ORDER BY modseq, id LIMIT ?",
-      [mailboxId, accountId, sinceModseq, limit + 1],
-    );
-    if (rows.length > limit) {
-      out.truncated = true;
-      return out;
+    const key = `${mailboxId}:${sinceModseq}`;
+    const known = caches.deltas.get(key);
+    if (known && known.highestModseq === head.highestModseq) return known;
+    const delta = await readChanges(q, accountId, mailboxId, sinceModseq, head);
+    if (!delta.truncated && delta.highestModseq > sinceModseq) {
+      caches.deltas.delete(key);
+      caches.deltas.set(key, delta);
+      if (caches.deltas.size > DELTA_CACHE_ENTRIES) caches.deltas.delete(caches.deltas.keys().next().value!);
     }
-    const created = new Set<number>();
-    const updated = new Set<number>();
-    const expunged = new Set<number>();
-    for (const r of rows) {
-      if (r.uid === null) continue;
-      const uid = Number(r.uid);
-      if (r.op === 'create') created.add(uid);
-      else if (r.op === 'update') updated.add(uid);
-      else if (r.op === 'expunge' || r.op === 'destroy') expunged.add(uid);
-    }
-    out.created = [...created].filter((u) => !expunged.has(u)).sort((a, b) => a - b);
-    out.expunged = [...expunged].sort((a, b) => a - b);
-    const live = [...updated].filter((u) => !expunged.has(u));
-    for (let i = 0; i < live.length; i += 500) {
-      const part = live.slice(i, i + 500);
-      const fr = await q.all<{ uid: number; flags: string; modseq: number }>(
-        `SELECT uid, flags, modseq FROM mailbox_messages WHERE mailbox_id = ? AND uid IN (${part.map(() => '?').join(',')})`,
-        [mailboxId, ...part],
-      );
-      for (const r of fr) out.updated.push({ uid: Number(r.uid), flags: parseStoredFlags(r.flags), modseq: Number(r.modseq) });
-    }
-    out.updated.sort((a, b) => a.uid - b.uid);
-    return out;
+    return delta;
   });
+}
+
+async function readChanges(q: Queryable, accountId: string, mailboxId: string, sinceModseq: number, head: { highestModseq: number; uidNext: number }): Promise<MailboxDelta> {
+  const out: MailboxDelta = { highestModseq: head.highestModseq, uidNext: head.uidNext, created: [], updated: [], expunged: [], truncated: false };
+  if (head.highestModseq <= sinceModseq) return out;
+  const rows = await q.all<{ op: string; uid: number | null }>(
+    "SELECT op, uid FROM changes WHERE mailbox_id = ? AND account_id = ? AND modseq > ? AND type = 'email' ORDER BY modseq, id LIMIT ?",
+    [mailboxId, accountId, sinceModseq, DELTA_LIMIT + 1],
+  );
+  if (rows.length > DELTA_LIMIT) {
+    out.truncated = true;
+    return out;
+  }
+  const created = new Set<number>();
+  const updated = new Set<number>();
+  const expunged = new Set<number>();
+  for (const r of rows) {
+    if (r.uid === null) continue;
+    const uid = Number(r.uid);
+    if (r.op === 'create') created.add(uid);
+    else if (r.op === 'update') updated.add(uid);
+    else if (r.op === 'expunge' || r.op === 'destroy') expunged.add(uid);
+  }
+  out.created = [...created].filter((u) => !expunged.has(u)).sort((a, b) => a - b);
+  out.expunged = [...expunged].sort((a, b) => a - b);
+  const live = [...updated].filter((u) => !expunged.has(u));
+  for (let i = 0; i < live.length; i += 500) {
+    const part = live.slice(i, i + 500);
+    const fr = await q.all<{ uid: number; flags: string; modseq: number }>(
+      `SELECT uid, flags, modseq FROM mailbox_messages WHERE mailbox_id = ? AND uid IN (${part.map(() => '?').join(',')})`,
+      [mailboxId, ...part],
+    );
+    for (const r of fr) out.updated.push({ uid: Number(r.uid), flags: parseStoredFlags(r.flags), modseq: Number(r.modseq) });
+  }
+  out.updated.sort((a, b) => a.uid - b.uid);
+  return out;
+}
+
+/**
+ * UIDs (ascending) of a mailbox's messages whose modseq is above `modseq`: added or changed
+ * since (RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.5.1 QRESYNC), found through the
+ * (mailbox_id, modseq) index rather than by reading every message.
+ */
+export async function uidsChangedSince(ctx: Context, accountId: string, mailboxId: string, modseq: number): Promise<number[]> {
+  return ctx.store.read((q) => uidList(q, { uid: 'uid', from: 'FROM mailbox_messages WHERE mailbox_id = ? AND modseq > ? AND account_id = ?', params: [mailboxId, modseq, accountId] }));
 }
 
 /** UIDs expunged from a mailbox after a modseq (RFC 7162 §3.2.5.1 VANISHED (EARLIER)). */
@@ -210,7 +312,7 @@ export async function firstUnseenUid(ctx: Context, accountId: string, mailboxId:
   const r = await ctx.store.read((q) =>
     // In UID order with LIMIT 1, so the scan stops at the first unseen message.
     q.get<{ uid: number | null }>(
-      "SELECT uid FROM mailbox_messages WHERE mailbox_id = ? AND account_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ESCAPE '!' ORDER BY uid LIMIT 1",
+      `SELECT uid FROM mailbox_messages WHERE mailbox_id = ? AND account_id = ? AND ${systemFlagSql('flags', '\\Seen', false)} ORDER BY uid LIMIT 1`,
       [mailboxId, accountId],
     ),
   );
@@ -221,15 +323,8 @@ export async function firstUnseenUid(ctx: Context, accountId: string, mailboxId:
  * UIDs of a mailbox's messages that carry a flag (RFC 9051 §6.4.3: EXPUNGE removes those with
  * \Deleted), ascending; one indexed scan instead of reading every row of the mailbox.
  */
-export async function uidsWithFlag(ctx: Context, accountId: string, mailboxId: string, flag: string): Promise<number[]> {
-  // Stored flags are space-separated canonical names (flags.ts); '!' escapes LIKE's wildcards.
-  const pattern = `% ${flag.replace(/[!%_]/g, (c) => `!${c}`)} %`;
-  const rows = await ctx.store.read((q) =>
-    q.all<{ uid: number; flags: string }>(
-      "SELECT uid, flags FROM mailbox_messages WHERE mailbox_id = ? AND account_id = ? AND (' ' || flags || ' ') LIKE ? ESCAPE '!' ORDER BY uid",
-      [mailboxId, accountId, pattern],
-    ),
+export async function uidsWithFlag(ctx: Context, accountId: string, mailboxId: string, flag: (typeof SYSTEM_FLAGS)[number]): Promise<number[]> {
+  return ctx.store.read((q) =>
+    uidList(q, { uid: 'uid', from: `FROM mailbox_messages WHERE mailbox_id = ? AND account_id = ? AND ${systemFlagSql('flags', flag, true)}`, params: [mailboxId, accountId] }),
   );
-  // LIKE ignores ASCII case in SQLite: keep exact matches only, as FETCH FLAGS would show them.
-  return rows.filter((r) => parseStoredFlags(r.flags).includes(flag)).map((r) => Number(r.uid));
 }

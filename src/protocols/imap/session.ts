@@ -17,7 +17,7 @@ import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { AuthSuccess } from '../../core/auth/index.js';
 import type { Context, Logger } from '../../core/context.js';
-import { mailboxChangesSince, mailboxSnapshot } from '../../core/mail/snapshot.js';
+import { mailboxChangesSince, mailboxSnapshot, type MailboxDelta } from '../../core/mail/snapshot.js';
 import type { ProtocolDeps, ConnectionInfo } from '../../server/protocol.js';
 import { CODE, toNo } from './errors.js';
 import { MailboxView, type SnapshotCache } from './view.js';
@@ -401,15 +401,9 @@ export class ImapSession {
   async sync(allowExpunge: boolean): Promise<void> {
     if (this.state.kind !== 'selected') return;
     const { account, view } = this.state;
-    const delta = await mailboxChangesSince(this.ctx, account.accountId, view.mailboxId, view.modseq);
-    if (delta.truncated) {
-      const snap = await mailboxSnapshot(this.ctx, account.accountId, view.mailboxId);
-      const now = new Set(snap.uids);
-      delta.created = [...snap.uids].filter((u) => view.seqOf(u) === 0);
-      delta.expunged = [...view.uids].filter((u) => !now.has(u));
-      delta.updated = [];
-      delta.highestModseq = snap.highestModseq;
-    }
+    // Shared with other sessions (core caches it): read, never mutate.
+    const changes = await mailboxChangesSince(this.ctx, account.accountId, view.mailboxId, view.modseq);
+    const delta = changes.truncated ? await this.reloadDelta(account, view) : changes;
     for (const u of delta.expunged) if (view.seqOf(u) > 0) view.pendingExpunge.add(u);
     if (allowExpunge && view.pendingExpunge.size > 0) await this.flushExpunges(view);
     const fresh = delta.created.filter((u) => u > (view.uids[view.uids.length - 1] ?? 0) && !view.pendingExpunge.has(u));
@@ -433,6 +427,20 @@ export class ImapSession {
     // Expunges not yet announced stay in pendingExpunge, so the view may move past them.
     view.modseq = Math.max(view.modseq, delta.highestModseq);
     this.changed = false;
+  }
+
+  /** The change since the view's modseq worked out from a fresh snapshot (the log was too long). */
+  private async reloadDelta(account: Account, view: MailboxView): Promise<MailboxDelta> {
+    const snap = await mailboxSnapshot(this.ctx, account.accountId, view.mailboxId);
+    const now = new Set(snap.uids);
+    return {
+      highestModseq: snap.highestModseq,
+      uidNext: snap.uidNext,
+      created: [...snap.uids].filter((u) => view.seqOf(u) === 0),
+      expunged: [...view.uids].filter((u) => !now.has(u)),
+      updated: [],
+      truncated: false,
+    };
   }
 
   /** Announces pending expunges: VANISHED under QRESYNC (RFC 7162 §3.2.10), else EXPUNGE by descending sequence. */

@@ -23,7 +23,7 @@ export class SnapshotCache {
   intern(mailboxId: string, modseq: number, uids: Uint32Array): Uint32Array {
     const cur = this.latest.get(mailboxId);
     const held = cur?.uids.deref();
-    if (cur && held && cur.modseq === modseq && held.length === uids.length && equal(held, uids)) return held;
+    if (cur && held && cur.modseq === modseq && (held === uids || (held.length === uids.length && equal(held, uids)))) return held;
     if (!cur || !held || cur.modseq <= modseq) {
       this.latest.set(mailboxId, { modseq, uids: new WeakRef(uids) });
       this.cleanup.register(uids, mailboxId);

@@ -15,6 +15,7 @@
  * - changes (the per-account change log: every change has the account's next modseq).
  * - audit (append-only security events), meta (key/value).
  * - queue_messages, queue_recipients (the outbound queue, migration 3; see src/core/queue).
+ * - Partial indexes of unseen, deleted and flagged messages (migration 6).
  */
 import type { Dialect, Queryable } from '../port.js';
 
@@ -343,6 +344,20 @@ CREATE TABLE send_counts (
   count BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (account_id, window_start)
 );
+`,
+  },
+  {
+    // Partial indexes of the messages that lack \Seen or carry \Deleted or \Flagged: few in a
+    // mailbox as people keep it, so UNSEEN, EXPUNGE, FLAGGED and SELECT's first unseen read
+    // those rows, not the whole mailbox (10,000 messages: EXPUNGE's lookup 3.5 ms → 0.03 ms).
+    // The WHERE text is the one core/mail/flags.ts systemFlagSql writes, as the planners
+    // match an index by its expression.
+    version: 6,
+    name: 'partial indexes for unseen, deleted and flagged messages',
+    sql: `
+CREATE INDEX mailbox_messages_unseen ON mailbox_messages (mailbox_id, uid) WHERE flags NOT LIKE '%\\Seen%' ESCAPE '!';
+CREATE INDEX mailbox_messages_deleted ON mailbox_messages (mailbox_id, uid) WHERE flags LIKE '%\\Deleted%' ESCAPE '!';
+CREATE INDEX mailbox_messages_flagged ON mailbox_messages (mailbox_id, uid) WHERE flags LIKE '%\\Flagged%' ESCAPE '!';
 `,
   },
 ];

@@ -7,6 +7,7 @@
 import type { Dialect, SqlValue } from '../../../store/port.js';
 import { InvalidInput } from '../../errors.js';
 import type { SearchKey } from '../search-types.js';
+import { systemFlag, systemFlagSql } from '../flags.js';
 
 /** A SQL predicate with its parameters. */
 export interface Sql {
@@ -105,8 +106,13 @@ export class Compiler {
       case 'flag': {
         // A flag is an atom: one with white space (or none at all) is set on no message.
         if (key.flag === '' || /\s/.test(key.flag)) return { sql: key.set ? '1=0' : '1=1', params: [] };
-        // RFC 9051 §6.4.4 KEYWORD/UNKEYWORD and the system flag keys: the stored string is
-        // space-separated canonical flags (flags.ts), tested as " flags " LIKE "% flag %".
+        if (key.flag.startsWith('\\')) {
+          // A system flag; one we do not store (\Recent, an unknown extension) is set on none.
+          const sys = systemFlag(key.flag);
+          return sys ? { sql: systemFlagSql('mm.flags', sys, key.set), params: [] } : { sql: key.set ? '1=0' : '1=1', params: [] };
+        }
+        // RFC 9051 §6.4.4 KEYWORD/UNKEYWORD: the stored string is space-separated canonical
+        // flags (flags.ts), tested as " flags " LIKE "% keyword %".
         // Keywords are atoms, case-insensitive in ASCII (RFC 9051 §2.3.2); SQLite's lower() is
         // ASCII-only, PostgreSQL's follows the locale, so PostgreSQL folds by translate().
         const folded = this.dialect === 'sqlite' ? 'lower(mm.flags)' : "translate(mm.flags, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')";

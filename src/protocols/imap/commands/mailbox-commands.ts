@@ -6,7 +6,7 @@
  */
 import { createMailbox, deleteMailbox, findMailbox, listMailboxes, mailboxCounters, renameMailbox, setSubscribed, type Mailbox } from '../../../core/mail/mailboxes.js';
 import { expunge } from '../../../core/mail/messages.js';
-import { expungedSince, fetchRows, firstUnseenUid, uidsWithFlag } from '../../../core/mail/snapshot.js';
+import { expungedSince, fetchRows, firstUnseenUid, uidsChangedSince, uidsWithFlag } from '../../../core/mail/snapshot.js';
 import { storeMessage } from '../../../core/mail/store.js';
 import { canonicalFlag } from '../../../core/mail/flags.js';
 import { AlreadyExists } from '../../../core/errors.js';
@@ -75,9 +75,9 @@ export async function select(s: ImapSession, cmd: C<'SELECT' | 'EXAMINE'>): Prom
     // TODO(RFC 7162 §3.2.5.2): seq-match-data is parsed but not used; the change log answers exactly.
     const vanished = gone.filter((u) => view.seqOf(u) === 0 && (knownUids === null || uidInSet(u, knownUids)));
     if (vanished.length > 0) await s.untaggedText(`VANISHED (EARLIER) ${compressUids(vanished)}`);
-    const rows = await fetchRows(s.ctx, account.accountId, mb.id, [...view.uids], false);
+    const changed = (await uidsChangedSince(s.ctx, account.accountId, mb.id, cmd.qresync.modseq)).filter((u) => view.seqOf(u) > 0);
+    const rows = await fetchRows(s.ctx, account.accountId, mb.id, changed, false);
     for (const r of rows) {
-      if (r.modseq <= cmd.qresync.modseq) continue;
       await s.untagged([atom(view.seqOf(r.uid)), atom('FETCH'), [atom('UID'), atom(r.uid), atom('FLAGS'), r.flags.map((f) => atom(f)), atom('MODSEQ'), [atom(r.modseq)]]]);
     }
   }
