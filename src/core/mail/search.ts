@@ -19,7 +19,7 @@ import { NotFound } from '../errors.js';
 import type { Queryable, SqlValue, Store } from '../../store/port.js';
 import type { AddressList } from '../../mime/index.js';
 import type { SearchKey, SortCriterion, ThreadAlgorithm, ThreadNode } from './search-types.js';
-import { Compiler, containsJs, needsJs, type Sql } from './search/compile.js';
+import { Compiler, containsJs, needsJs, readsMessages, type Sql } from './search/compile.js';
 import { caseClasses, caseClassOf, isFtsSafe, isTrustedTarget } from './search/fold.js';
 import { sortMeta, type MessageMeta } from './search/order.js';
 import { sentUids } from './search/sent.js';
@@ -131,7 +131,7 @@ export async function searchMessages(ctx: Context, accountId: string, mailboxId:
     }
     const where = compiler.compile(key);
     // The messages table only when a condition reads it (most keys are on mailbox_messages).
-    const join = /\bm\./.test(where.sql) ? ' JOIN messages m ON m.id = mm.message_id' : '';
+    const join = readsMessages(where.sql) ? ' JOIN messages m ON m.id = mm.message_id' : '';
     return uidList(q, {
       uid: 'mm.uid',
       from: `FROM mailbox_messages mm${join} WHERE mm.mailbox_id = ? AND mm.account_id = ? AND (${where.sql})`,

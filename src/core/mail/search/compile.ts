@@ -54,6 +54,11 @@ function uidLiteral(n: number): string {
   return String(Math.max(0, Math.min(Number.MAX_SAFE_INTEGER, Math.trunc(n))));
 }
 
+/** Whether compiled SQL reads the messages table (alias m), so a query must join it. */
+export function readsMessages(sql: string): boolean {
+  return /\bm\./.test(sql);
+}
+
 function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

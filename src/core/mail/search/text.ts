@@ -16,6 +16,7 @@ import type { Dialect, Queryable, SqlValue } from '../../../store/port.js';
 import type { TextField } from '../search-types.js';
 import { containsFolded, foldCase, indexSegments } from './fold.js';
 import { uidList } from '../uid-list.js';
+import { readsMessages } from './compile.js';
 
 /** Messages whose text is read per query in phase 2. */
 const PAGE = 100;
@@ -136,20 +137,16 @@ export async function textUids(scope: TextScope, cond: TextCondition): Promise<n
   // RFC 9051 §6.4.4: the empty string is a substring of every text.
   if (cond.field === null && cond.needle === '') return candidateUids(scope, null);
   const filter = indexFilter(scope.dialect, scope.accountId, cond, scope.isSafe);
-  // SQLite's lower() folds ASCII only, and the one non-ASCII character whose fold is ASCII is
-  // U+212A KELVIN SIGN ("k"): for an ASCII needle without "k", instr(lower(...)) is exactly
-  // the foldCase substring test, and the whole condition runs in the engine.
-  if (scope.dialect === 'sqlite' && cond.field === null && /^[\x01-\x7f]*$/.test(cond.needle) && !cond.needle.includes('k')) {
-    const exact = { sql: `(${cond.columns.map((c) => `instr(lower(s.${c}), ?) > 0`).join(' OR ')})`, params: cond.columns.map(() => cond.needle) };
+  const inEngine = sqliteSubstring(scope.dialect, cond.needle);
+  if (inEngine && cond.field === null) {
+    // The whole condition runs in the engine.
+    const exact = { sql: `(${cond.columns.map((c) => inEngine.sql(`s.${c}`)).join(' OR ')})`, params: cond.columns.map(() => inEngine.param) };
     return candidateUids(scope, filter, exact);
   }
-  // A header field's value is part of the whole header text: on SQLite, the same ASCII test on
-  // the whole column is a necessary condition that runs in the engine, and narrows a needle
-  // too short for the index (or a common one) before the exact per-field test below.
-  const prefilter =
-    scope.dialect === 'sqlite' && cond.needle !== '' && /^[\x01-\x7f]*$/.test(cond.needle) && !cond.needle.includes('k')
-      ? { sql: 'instr(lower(s.headers), ?) > 0', params: [cond.needle] }
-      : undefined;
+  // A header field's value is part of the whole header text: the same test on the whole column
+  // is a necessary condition that runs in the engine, and narrows a needle too short for the
+  // index (or a common one) before the exact per-field test below.
+  const prefilter = inEngine && cond.needle !== '' ? { sql: inEngine.sql('s.headers'), params: [inEngine.param] } : undefined;
   const candidates = await candidateUids(scope, filter, prefilter);
   const out: number[] = [];
   const cols = cond.field === null ? cond.columns : ['headers'];
@@ -164,6 +161,21 @@ export async function textUids(scope: TextScope, cond: TextCondition): Promise<n
     for (const r of rows) if (matchesText(cond, r.headers ?? '', r.body ?? '')) out.push(Number(r.uid));
   }
   return out;
+}
+
+/** Longest needle tested with LIKE (SQLite refuses patterns over 50,000 bytes by default). */
+const LIKE_MAX = 1000;
+
+/**
+ * On SQLite, the foldCase substring test as SQL, when one exists. SQLite's LIKE folds ASCII
+ * only, and the one non-ASCII character whose fold is ASCII is U+212A KELVIN SIGN ("k"): for
+ * an ASCII needle without "k", LIKE '%needle%' is exactly containsFolded. LIKE compares in
+ * place, where instr(lower(col), ?) first copies the whole text (about twice as slow).
+ */
+function sqliteSubstring(dialect: Dialect, needle: string): { sql: (col: string) => string; param: string } | null {
+  if (dialect !== 'sqlite' || !/^[\x01-\x7f]*$/.test(needle) || needle.includes('k')) return null;
+  if (needle.length > LIKE_MAX) return { sql: (col) => `instr(lower(${col}), ?) > 0`, param: needle };
+  return { sql: (col) => `${col} LIKE ? ESCAPE '\\'`, param: `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
 }
 
 async function candidateUids(scope: TextScope, filter: IndexFilter | null, exact?: { sql: string; params: SqlValue[] }): Promise<number[]> {
@@ -182,7 +194,8 @@ async function candidateUids(scope: TextScope, filter: IndexFilter | null, exact
     where.push(`(${scope.restrict.sql})`);
     params.push(...scope.restrict.params);
   }
-  const join = `JOIN messages m ON m.id = mm.message_id${exact ? ' JOIN message_search s ON s.message_id = mm.message_id' : ''}`;
+  // The messages table only when a restricting condition reads it.
+  const join = `${scope.restrict && readsMessages(scope.restrict.sql) ? 'JOIN messages m ON m.id = mm.message_id' : ''}${exact ? ' JOIN message_search s ON s.message_id = mm.message_id' : ''}`;
   return uidList(scope.q, {
     ...(filter?.with ? { with: filter.with } : {}),
     uid: 'mm.uid',
