@@ -7,6 +7,8 @@
  * line last. PostgreSQL runs too when BULWARK_TEST_PG is set.
  *   npx tsx bench/store.ts [--messages N] [--concurrency C]
  */
+// As the server's entry point does (src/cli/main.ts).
+import '../src/server/threadpool.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as accounts from '../src/core/accounts/index.js';

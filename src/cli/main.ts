@@ -5,6 +5,7 @@
  * script would want it. Errors are one line on stderr; exit codes: 0 ok, 1 failed,
  * 2 invalid configuration, 64 usage error.
  */
+import '../server/threadpool.js';
 import { ConfigError } from '../config/index.js';
 import { CoreError } from '../core/errors.js';
 import { DataFolderBusy } from '../store/index.js';

@@ -15,7 +15,7 @@
  * caller could read from disk anyway, and callers get copies, never the cached buffer.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fsync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsync, open, openSync, promises as fsp, rmSync, write, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { TooLarge } from '../../core/errors.js';
@@ -24,6 +24,7 @@ import type { BlobRef, BlobStore } from '../port.js';
 const HEX64 = /^[0-9a-f]{64}$/;
 const fsyncFd = promisify(fsync);
 const writeFd = promisify(write);
+const openFd = promisify(open);
 /** Blobs up to this size are written with one synchronous call (a memory copy into the page
  * cache); larger ones asynchronously, so a big message never stalls the event loop. */
 const SYNC_WRITE_MAX_BYTES = 1024 * 1024;
@@ -163,10 +164,11 @@ export class FsBlobStore implements BlobStore {
   }
 
   /**
-   * Writes a blob held in memory. Only the fsyncs go to the thread pool: opening, writing,
-   * closing and renaming a small file cost microseconds in the page cache, while each trip
-   * through the pool waits a turn of a busy event loop, and a put made of ten such trips was
-   * the slowest thing an APPEND waited for.
+   * Writes a blob held in memory. Creating and renaming files go to the thread pool with the
+   * fsyncs: on a journalling file system (ext4) they wait for the journal, which the other
+   * writes' fsyncs keep committing, so done on the event loop they stalled every session
+   * (~1.5 ms an open under load). Writing into the page cache and closing stay synchronous:
+   * they cost microseconds, and each trip through the pool waits a turn of a busy event loop.
    */
   private async finish(id: string, data: Uint8Array): Promise<BlobRef> {
     const size = data.byteLength;
@@ -183,7 +185,7 @@ export class FsBlobStore implements BlobStore {
     // Marked handled here; it is awaited below, or its failure is moot once the write failed.
     dirReady.catch(() => undefined);
     const tmp = join(this.tmpDir, randomBytes(12).toString('hex'));
-    const fd = openSync(tmp, 'wx', 0o600);
+    const fd = await openFd(tmp, 'wx', 0o600);
     try {
       if (size <= SYNC_WRITE_MAX_BYTES) for (let off = 0; off < size; ) off += writeSync(fd, data, off, size - off);
       else for (let off = 0; off < size; ) off += (await writeFd(fd, data, off, Math.min(size - off, SYNC_WRITE_MAX_BYTES))).bytesWritten;
@@ -219,7 +221,7 @@ export class FsBlobStore implements BlobStore {
     if (!ready) {
       const top = join(this.root, id.slice(0, 2));
       ready = (async () => {
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
         await Promise.all([syncDir(top), this.knownDirs.has(top) ? undefined : syncDir(this.root)]);
         this.knownDirs.add(top);
         this.knownDirs.add(dir);
@@ -241,7 +243,7 @@ export class FsBlobStore implements BlobStore {
       await syncDir(dir);
       return { id, size };
     }
-    renameSync(tmp, final);
+    await fsp.rename(tmp, final);
     await syncDir(dir);
     return { id, size };
   }

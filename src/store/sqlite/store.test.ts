@@ -17,11 +17,33 @@ describe('SqliteStore', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('commits durably: WAL with synchronous=FULL', async () => {
+  it('commits durably: WAL, flushed by the store before a write resolves', async () => {
     const mode = await store.write((q) => q.get<{ journal_mode: string }>('PRAGMA journal_mode'));
     expect(mode!.journal_mode).toBe('wal');
+    // NORMAL: COMMIT does not flush on the event loop; the store fsyncs the WAL itself.
     const sync = await store.write((q) => q.get<{ synchronous: number }>('PRAGMA synchronous'));
-    expect(sync!.synchronous).toBe(2); // FULL
+    expect(sync!.synchronous).toBe(1);
+    const internals = store as unknown as { flushing: Promise<void> | null };
+    let flushingWhenAsked = false;
+    let flushingWhenRead = true;
+    let read: Promise<number | undefined> | null = null;
+    const written = store.write(async (q) => {
+      await q.run("INSERT INTO t (k, v) VALUES ('f', 7)");
+      // Runs after COMMIT, while the WAL flush is in the thread pool.
+      setImmediate(() => {
+        flushingWhenAsked = internals.flushing !== null;
+        read = store.read(async (r) => {
+          flushingWhenRead = internals.flushing !== null;
+          return (await r.get<{ v: number }>("SELECT v FROM t WHERE k = 'f'"))?.v;
+        });
+      });
+    });
+    await written;
+    while (!read) await new Promise((r) => setImmediate(r));
+    expect(await read).toBe(7);
+    // The read was asked for during the flush, and began only after it.
+    expect(flushingWhenAsked).toBe(true);
+    expect(flushingWhenRead).toBe(false);
   });
 
   it('runs concurrent writes in shared commits, each rolled back alone when it throws', async () => {

@@ -7,13 +7,23 @@
  *   inside its own SAVEPOINT, and share its one fsync (group commit). A job that throws rolls
  *   back only its savepoint.
  * - reads run on a small pool of read-only connections, each read in its own snapshot.
- * Durability: journal_mode=WAL with synchronous=FULL, so a COMMIT is on disk before `write`
- * resolves (better-sqlite3's default is NORMAL, which is not durable on power loss).
+ * Durability: journal_mode=WAL, and a COMMIT is on disk before `write` resolves. SQLite's own
+ * way (synchronous=FULL) fsyncs the WAL inside COMMIT, on the event loop, where it stalled
+ * every session for the length of a disk flush. Instead the writer runs synchronous=NORMAL
+ * (COMMIT writes the WAL into the page cache without a flush) and the store then fsyncs the
+ * WAL file in the thread pool, resolving the batch's jobs only after that: the same bytes
+ * reach the disk before any acknowledgement, and the event loop keeps serving meanwhile.
+ * A commit that is written but not yet flushed must not be seen either (a client could be
+ * shown a message that a power cut then takes back, and its UID handed out again): a read
+ * starts only when no flush is pending, and pins its snapshot at once (see `read`).
  */
 import Database from 'better-sqlite3';
+import { closeSync, fstatSync, fsync, openSync, statSync } from 'node:fs';
+import { promisify } from 'node:util';
 import type { Dialect, Queryable, RunResult, SqlValue, Store } from '../port.js';
 
 type Db = Database.Database;
+const fsyncFd = promisify(fsync);
 type Statement = Database.Statement;
 
 /** Options of the SQLite store. */
@@ -45,6 +55,11 @@ class Connection implements Queryable {
       this.cache.set(sql, st);
     }
     return st;
+  }
+
+  /** Makes the open transaction take its read snapshot now. */
+  pinSnapshot(): void {
+    this.prepare('SELECT 1 FROM sqlite_schema LIMIT 1').get();
   }
 
   all<R>(sql: string, params: readonly SqlValue[] = []): Promise<R[]> {
@@ -85,8 +100,8 @@ function open(path: string, readonly: boolean): Db {
   db.pragma('busy_timeout = 10000');
   if (!readonly) {
     db.pragma('journal_mode = WAL');
-    // Durable commits: the WAL is fsynced at every commit.
-    db.pragma('synchronous = FULL');
+    // COMMIT writes the WAL without flushing it; SqliteStore flushes it before acknowledging.
+    db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     // Checkpoints are done by SQLite automatically every 1000 pages; keep the default.
     // Planner statistics (see SqliteStore.keepStatistics): bounded ANALYZE work per index.
@@ -112,6 +127,10 @@ export class SqliteStore implements Store {
   private readonly maxReaders: number;
   private readonly maxBatch: number;
   private jobsSinceStatistics = 0;
+  /** The flush of the last commit, while it runs: reads wait for it (see the header). */
+  private flushing: Promise<void> | null = null;
+  /** An open descriptor of the WAL file, for flushing it, and its inode. */
+  private wal: { fd: number; ino: number } | null = null;
 
   constructor(private readonly options: SqliteStoreOptions) {
     this.writer = new Connection(open(options.path, false));
@@ -135,8 +154,14 @@ export class SqliteStore implements Store {
   async read<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
     const conn = await this.acquireReader();
+    // No await between this check and the snapshot: only this thread commits, so the snapshot
+    // holds only flushed commits.
+    // (A failed flush fails its own batch's writes; the read then goes on to what is on disk.)
+    while (this.flushing) await this.flushing.catch(() => undefined);
     conn.db.exec('BEGIN');
     try {
+      // A WAL read transaction takes its snapshot at its first read: take it now.
+      conn.pinSnapshot();
       return await fn(conn);
     } finally {
       conn.db.exec('COMMIT');
@@ -189,6 +214,13 @@ export class SqliteStore implements Store {
     }
     try {
       db.exec('COMMIT');
+      const flush = this.flushWal();
+      this.flushing = flush;
+      try {
+        await flush;
+      } finally {
+        this.flushing = null;
+      }
     } catch (e) {
       if (db.inTransaction) db.exec('ROLLBACK');
       for (const job of batch) job.reject(e);
@@ -201,6 +233,21 @@ export class SqliteStore implements Store {
     });
     this.jobsSinceStatistics += batch.length;
     if (this.jobsSinceStatistics >= STATISTICS_EVERY_JOBS) this.keepStatistics();
+  }
+
+  /**
+   * Flushes the WAL file to disk (fsync in the thread pool). The descriptor is reopened when
+   * the file was replaced (SQLite keeps it while a connection is open, so rarely if ever).
+   */
+  private async flushWal(): Promise<void> {
+    const path = `${this.options.path}-wal`;
+    const ino = statSync(path).ino;
+    if (this.wal?.ino !== ino) {
+      if (this.wal) closeSync(this.wal.fd);
+      const fd = openSync(path, 'r');
+      this.wal = { fd, ino: fstatSync(fd).ino };
+    }
+    await fsyncFd(this.wal.fd);
   }
 
   private async acquireReader(): Promise<Connection> {
@@ -226,5 +273,6 @@ export class SqliteStore implements Store {
     if (this.running) await new Promise<void>((r) => (this.drained = r));
     for (const r of this.readers) r.db.close();
     this.writer.db.close();
+    if (this.wal) closeSync(this.wal.fd);
   }
 }
