@@ -14,8 +14,6 @@
  * runs in this process) the clients neither take event-loop time from the server, as they
  * cannot from Dovecot's separate processes, nor count in the server's heap.
  */
-// As the server's entry point does (src/cli/main.ts): the server runs in this process.
-import '../src/server/threadpool.js';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -24,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
+import { ensureThreadPool } from './threadpool.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -301,6 +300,7 @@ async function startDovecot(messages: number): Promise<{ port: number; stop: () 
 }
 
 async function main(): Promise<void> {
+  ensureThreadPool();
   // The server's modules load in the main thread only (the client process needs just the clients).
   const { storeMessage } = await import('../src/core/mail/store.js');
   const { startTestServer } = await import('../test/support/server.js');

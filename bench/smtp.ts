@@ -180,7 +180,7 @@ async function benchBulwark(): Promise<{ rate: number; lost: number; accepted: n
     const acc = await accounts.addAccount(admin.ctx, { address: 'load@bench.example', quotaBytes: 0 }, actor);
     await admin.close();
     // BENCH_SERVER_NODE_ARGS passes flags to the server's node (e.g. --cpu-prof) for profiling.
-    const server = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', join(import.meta.dirname, '../src/cli/main.ts'), 'serve', '--data', dataDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BULWARK_LOG_LEVEL: 'warn' } });
+    const server = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', join(import.meta.dirname, '../src/cli/main.ts'), 'serve', '--data', dataDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { UV_THREADPOOL_SIZE: '16', ...process.env, BULWARK_LOG_LEVEL: 'warn' } }); // the pool as bin/bulwark.cjs sizes it
     await waitForPort(port);
     const r = await load(port, 'load@bench.example');
     const view = await openContext(dataDir, {});

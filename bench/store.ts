@@ -7,10 +7,9 @@
  * line last. PostgreSQL runs too when BULWARK_TEST_PG is set.
  *   npx tsx bench/store.ts [--messages N] [--concurrency C]
  */
-// As the server's entry point does (src/cli/main.ts).
-import '../src/server/threadpool.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ensureThreadPool } from './threadpool.js';
 import * as accounts from '../src/core/accounts/index.js';
 import { systemClock } from '../src/core/clock.js';
 import { defaultSettings, silentLogger, type Context } from '../src/core/context.js';
@@ -21,6 +20,7 @@ import { LocalBus } from '../src/store/bus/local.js';
 import type { Store } from '../src/store/port.js';
 import { forEachAdapter } from './adapters.js';
 
+ensureThreadPool();
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '3000' }, concurrency: { type: 'string', default: '32' } } });
 const N = Number(values.messages);
 const C = Number(values.concurrency);

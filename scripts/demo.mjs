@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
-const cli = join(root, 'dist/cli/main.js');
+const cli = join(root, 'bin/bulwark.cjs');
 const data = resolve(process.env.BULWARK_DATA || join(root, 'data'));
 const DEMO_USER = 'demo@example.test';
 const DEMO_PASSWORD = 'demo-password';

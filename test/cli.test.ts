@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const BIN = resolve(__dirname, '../dist/cli/main.js');
+const BIN = resolve(__dirname, '../bin/bulwark.cjs');
 const root = mkdtempSync(join(tmpdir(), 'bulwark-cli-'));
 const env = { ...process.env, BULWARK_DATA: '', USER: 'tester' };
 

@@ -1,5 +1,5 @@
 /**
- * SIGKILL during inbound load: the built server (`node dist/cli/main.js serve`) takes
+ * SIGKILL during inbound load: the built server (`bin/bulwark.cjs serve`) takes
  * concurrent SMTP deliveries, is killed mid-load, restarted, and every message that got 250
  * is in the mailbox exactly once (found by its Message-ID in the store). `npm test` builds dist/.
  */
@@ -13,7 +13,7 @@ import { LISTENER_NAMES } from '../src/config/index.js';
 import { openStorage } from '../src/store/index.js';
 import { freePort } from './support/server.js';
 
-const BIN = resolve(import.meta.dirname, '../dist/cli/main.js');
+const BIN = resolve(import.meta.dirname, '../bin/bulwark.cjs');
 const root = mkdtempSync(join(tmpdir(), 'bulwark-smtp-crash-'));
 const env = { ...process.env, BULWARK_DATA: '', USER: 'tester' };
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,11 +1,9 @@
-#!/usr/bin/env node
 /**
  * The `bulwark` command: one entry point for running and administering the server.
  * Every command takes --data DIR (default $BULWARK_DATA or ./data), --help, and --json where a
  * script would want it. Errors are one line on stderr; exit codes: 0 ok, 1 failed,
  * 2 invalid configuration, 64 usage error.
  */
-import '../server/threadpool.js';
 import { ConfigError } from '../config/index.js';
 import { CoreError } from '../core/errors.js';
 import { DataFolderBusy } from '../store/index.js';
@@ -63,17 +61,4 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.stderr(`bulwark: unexpected error: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-}
-
-const isEntry = process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL((await import('node:fs')).realpathSync(process.argv[1])).href;
-if (isEntry) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`bulwark: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
 }
