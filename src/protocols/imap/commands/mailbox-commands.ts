@@ -192,6 +192,7 @@ export async function list(s: ImapSession, cmd: C<'LIST'>): Promise<Reply> {
   await emitList(s, boxes, cmd.reference, cmd.patterns, {
     verb: 'LIST',
     onlySubscribed: cmd.selection.subscribed,
+    recursiveMatch: cmd.selection.recursiveMatch,
     onlySpecial: cmd.selection.specialUse,
     showSubscribed: cmd.returns.subscribed || cmd.selection.subscribed,
     showSpecial: true,
@@ -203,7 +204,7 @@ export async function list(s: ImapSession, cmd: C<'LIST'>): Promise<Reply> {
 /** RFC 3501 §6.3.9 LSUB. */
 export async function lsub(s: ImapSession, cmd: C<'LSUB'>): Promise<Reply> {
   const boxes = await listMailboxes(s.ctx, s.account().accountId);
-  await emitList(s, boxes, cmd.reference, [cmd.pattern], { verb: 'LSUB', onlySubscribed: true, onlySpecial: false, showSubscribed: false, showSpecial: false, status: null });
+  await emitList(s, boxes, cmd.reference, [cmd.pattern], { verb: 'LSUB', onlySubscribed: true, recursiveMatch: false, onlySpecial: false, showSubscribed: false, showSpecial: false, status: null });
   return { status: 'OK', text: 'LSUB completed' };
 }
 
@@ -212,23 +213,28 @@ async function emitList(
   boxes: Mailbox[],
   reference: string,
   patterns: string[],
-  o: { verb: 'LIST' | 'LSUB'; onlySubscribed: boolean; onlySpecial: boolean; showSubscribed: boolean; showSpecial: boolean; status: StatusItem[] | null },
+  o: { verb: 'LIST' | 'LSUB'; onlySubscribed: boolean; recursiveMatch: boolean; onlySpecial: boolean; showSubscribed: boolean; showSpecial: boolean; status: StatusItem[] | null },
 ): Promise<void> {
   const res = patterns.map((p) => patternRegex(s.mailboxIn(reference) ?? reference, s.mailboxIn(p) ?? p));
+  const matches = (name: string) => res.some((r) => r.test(name));
   const names = new Set(boxes.map((b) => b.name));
-  // TODO(RFC 5258 §3.5): RECURSIVEMATCH CHILDINFO and \NonExistent parents of matched children
-  // (CREATE makes superior names, so a missing parent only follows a DELETE of the parent).
+  const meets = (b: Mailbox) => (!o.onlySubscribed || b.subscribed) && (!o.onlySpecial || Boolean(b.role && SPECIAL_USE[b.role]));
+  // (CREATE makes superior names, so every parent exists: no \NonExistent parents here.)
   for (const b of boxes) {
-    if (!res.some((r) => r.test(b.name))) continue;
-    if (o.onlySubscribed && !b.subscribed) continue;
-    if (o.onlySpecial && !(b.role && SPECIAL_USE[b.role])) continue;
+    if (!matches(b.name)) continue;
+    // RFC 5258 §3.5: under RECURSIVEMATCH, a mailbox with a descendant that meets the selection
+    // criteria gets CHILDINFO, unless every such descendant is listed anyway (SHOULD suppress).
+    const childInfo = o.recursiveMatch && boxes.some((d) => d.name.startsWith(`${b.name}/`) && meets(d) && !matches(d.name));
+    if (!meets(b) && !childInfo) continue;
     const attrs: string[] = [];
     const hasChildren = [...names].some((n) => n.startsWith(b.name + '/'));
     // RFC 3348 / RFC 5258 §4: CHILDREN attributes.
     attrs.push(hasChildren ? '\\HasChildren' : '\\HasNoChildren');
     if (o.showSubscribed && b.subscribed) attrs.push('\\Subscribed');
     if (o.showSpecial && b.role && SPECIAL_USE[b.role]) attrs.push(SPECIAL_USE[b.role]!);
-    await s.untagged([atom(o.verb), attrs.map((a) => atom(a)), nstr('/'), s.mailboxOut(b.name)]);
+    // RFC 5258 §3.5 mbox-list-extended: ("CHILDINFO" ("SUBSCRIBED")); RECURSIVEMATCH comes only with SUBSCRIBED.
+    const extended: WireValue[] = childInfo ? [[nstr('CHILDINFO'), [nstr('SUBSCRIBED')]]] : [];
+    await s.untagged([atom(o.verb), attrs.map((a) => atom(a)), nstr('/'), s.mailboxOut(b.name), ...extended]);
     if (o.status) await statusLine(s, b, o.status);
   }
 }
