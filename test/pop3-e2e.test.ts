@@ -21,6 +21,7 @@ import { ensureSelfSignedCertificate, TlsCertificates } from '../src/security/tl
 import { makeContext, testMessage, type TestContext } from './support/context.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { Pop3Client } from './fixtures/pop3/client.js';
+import { acquireMaildropLock, releaseMaildropLock } from '../src/core/mail/maildrop-lock.js';
 
 const PASS = 'correct horse battery';
 let n = 0;
@@ -137,6 +138,20 @@ describe('POP3 end to end (real server)', () => {
     expect(await b.command(`USER ${user}`)).toBe('+OK send PASS');
     expect(await b.command(`PASS ${PASS}`)).toMatch(/^\+OK maildrop locked/);
     b.destroy();
+  });
+
+  it('honours a maildrop lock held by another node (a lease in the store)', async () => {
+    const { user, accountId } = await withUser(srv, [testMessage()]);
+    expect(await acquireMaildropLock(srv.server.ctx, accountId, 'other-node')).toBe(true);
+    const c = await Pop3Client.connect(srv.ports.pop3!);
+    expect(await login(c, user)).toBe('-ERR [IN-USE] maildrop already locked by another POP3 session');
+    await releaseMaildropLock(srv.server.ctx, accountId, 'other-node');
+    expect(await c.command(`USER ${user}`)).toBe('+OK send PASS');
+    expect(await c.command(`PASS ${PASS}`)).toMatch(/^\+OK maildrop locked/);
+    // Now this session's lease stands in the way of the other node.
+    expect(await acquireMaildropLock(srv.server.ctx, accountId, 'other-node')).toBe(false);
+    expect(await c.command('QUIT')).toMatch(/^\+OK/);
+    c.destroy();
   });
 
   it('answers -ERR for a message expunged by another session after login, and QUIT still succeeds', async () => {

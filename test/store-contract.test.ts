@@ -17,6 +17,7 @@ import { storeMessage } from '../src/core/mail/store.js';
 import { reparseOutdated } from '../src/core/mail/reparse.js';
 import { MIME_PARSER_VERSION } from '../src/mime/index.js';
 import { migrate } from '../src/store/migrations/index.js';
+import { acquireMaildropLock, MAILDROP_LEASE_MS, releaseMaildropLock, renewMaildropLock } from '../src/core/mail/maildrop-lock.js';
 import { adapters, makeContext, testMessage, type TestContext } from './support/context.js';
 
 const cli = { name: 'cli:test', protocol: 'cli' };
@@ -274,6 +275,28 @@ for (const adapter of adapters()) {
         await new Promise((r) => setTimeout(r, adapter === 'postgres' ? 50 : 0));
         expect(o?.ok && seen).toContain(o?.ok ? o.modseq : -1);
       });
+    });
+
+    it('maildrop locks: one holder at a time, renewed by it, free again at release or when the lease runs out', async () => {
+      const bob = (await user()).id;
+      expect(await acquireMaildropLock(t.ctx, bob, 'node-a')).toBe(true);
+      expect(await acquireMaildropLock(t.ctx, bob, 'node-b')).toBe(false);
+      // Concurrent attempts: exactly one wins.
+      await releaseMaildropLock(t.ctx, bob, 'node-a');
+      const wins = await Promise.all(['x', 'y', 'z', 'w'].map((h) => acquireMaildropLock(t.ctx, bob, h)));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      const holder = ['x', 'y', 'z', 'w'][wins.indexOf(true)]!;
+      // Renewal keeps it past the first lease; another holder cannot renew or release it.
+      t.clock.advance(MAILDROP_LEASE_MS - 1);
+      expect(await renewMaildropLock(t.ctx, bob, holder)).toBe(true);
+      expect(await renewMaildropLock(t.ctx, bob, 'node-b')).toBe(false);
+      await releaseMaildropLock(t.ctx, bob, 'node-b');
+      t.clock.advance(MAILDROP_LEASE_MS - 1);
+      expect(await acquireMaildropLock(t.ctx, bob, 'node-b')).toBe(false);
+      // A holder that died: its lease runs out, and then the lock can be taken.
+      t.clock.advance(1);
+      expect(await acquireMaildropLock(t.ctx, bob, 'node-b')).toBe(true);
+      expect(await renewMaildropLock(t.ctx, bob, holder)).toBe(false);
     });
 
     describe('authentication', () => {

@@ -11,7 +11,8 @@
  *   and fixed for the session; UIDL gives the email id, stable across sessions.
  * - Credentials are accepted only over TLS, or from loopback when auth.loopbackIsSecure is
  *   true (CAPA advertises USER and SASL only then).
- * - One POP3 session per maildrop at a time; a second gets -ERR [IN-USE] (RFC 2449 §8.1.2).
+ * - One POP3 session per maildrop at a time, on any node (a lease in the store); a second
+ *   gets -ERR [IN-USE] (RFC 2449 §8.1.2).
  * - Only QUIT applies deletions (RFC 1939 §6).
  *
  * Layout: wire/ is pure syntax (reader, command parser, responses, SASL); session.ts holds
@@ -21,7 +22,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { ConnectionInfo, ProtocolDeps, ProtocolFactory, ProtocolServer } from '../../server/protocol.js';
-import { Session, waitForHandshake, type MaildropLocks, type SessionOptions } from './session.js';
+import { Session, waitForHandshake, type SessionOptions } from './session.js';
 
 /** Defaults of the session tunables. */
 export const DEFAULT_POP3_OPTIONS: SessionOptions = {
@@ -39,12 +40,7 @@ const CLOSE_GRACE_MS = 10_000;
 /** Builds the POP3 server; `overrides` lets tests shorten timers. */
 export function createPop3Server(deps: ProtocolDeps, overrides: Partial<SessionOptions> = {}): ProtocolServer {
   const options: SessionOptions = { ...DEFAULT_POP3_OPTIONS, ...overrides };
-  const held = new Set<string>();
-  const locks: MaildropLocks = {
-    acquire: (accountId) => (held.has(accountId) ? false : (held.add(accountId), true)),
-    release: (accountId) => void held.delete(accountId),
-  };
-  const services = { deps, options, locks, wireSizes: new Map<string, number>() };
+  const services = { deps, options, wireSizes: new Map<string, number>() };
   const sessions = new Set<Session>();
   const pending = new Set<Socket>();
   let closing = false;

@@ -16,6 +16,7 @@ import { TLSSocket } from 'node:tls';
 import type { AuthSuccess } from '../../core/auth/index.js';
 import type { ConnectionInfo, ProtocolDeps } from '../../server/protocol.js';
 import type { Logger } from '../../core/context.js';
+import { MAILDROP_LEASE_MS, releaseMaildropLock, renewMaildropLock } from '../../core/mail/maildrop-lock.js';
 import { replyForError } from './errors.js';
 import { LineReader, MAX_COMMAND_LINE_BYTES, type ReaderEvent } from './wire/reader.js';
 import { parseCommand, type Command, type Verb } from './wire/command.js';
@@ -115,18 +116,10 @@ export interface SessionOptions {
 export interface SessionServices {
   deps: ProtocolDeps;
   options: SessionOptions;
-  /** Exclusive access to maildrops (RFC 1939 §4), held from login to the end of the session. */
-  locks: MaildropLocks;
   /** Wire sizes by blob id (blobs are immutable, so entries never go stale). */
   wireSizes: Map<string, number>;
 }
 
-/** In-process maildrop locks. */
-export interface MaildropLocks {
-  /** Takes the lock of an account's maildrop; false if another session holds it. */
-  acquire(accountId: string): boolean;
-  release(accountId: string): void;
-}
 
 /** Lines waiting before the socket is paused (a pipelined flood is read no faster than served). */
 const QUEUE_HIGH_WATER = 64;
@@ -150,8 +143,8 @@ export class Session {
   private badCommands = 0;
   private authFailures = 0;
   private shuttingDown = false;
-  /** The account whose maildrop lock this session holds, released when it ends. */
-  lockedAccountId: string | null = null;
+  /** The maildrop lock this session holds (RFC 1939 §4), renewed while it lives, released when it ends. */
+  private lock: { accountId: string; holder: string; renewal: NodeJS.Timeout } | null = null;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onEnd = () => this.markEnded();
   /** Whether TLS is active (implicit or after STLS). */
@@ -412,10 +405,41 @@ export class Session {
     await this.reply(err(text));
   }
 
+  /** Keeps a maildrop lock just taken: renews its lease, and ends the session if it is lost. */
+  holdLock(accountId: string, holder: string): void {
+    const { ctx } = this.services.deps;
+    const renewal = setInterval(() => {
+      renewMaildropLock(ctx, accountId, holder).then(
+        (held) => {
+          if (held || this.lock?.holder !== holder) return;
+          // Another session took the maildrop (this node stalled past the lease): stop before
+          // two sessions delete by message number.
+          this.log.warn({ event: 'pop3.lock.lost', accountId }, 'maildrop lock lost; closing the session');
+          this.lock = null;
+          clearInterval(renewal);
+          this.finish();
+        },
+        (e: unknown) => this.log.warn({ event: 'pop3.lock.renew.error', err: e }, 'maildrop lock renewal failed'),
+      );
+    }, MAILDROP_LEASE_MS / 4);
+    renewal.unref();
+    this.lock = { accountId, holder, renewal };
+  }
+
+  /** Gives up the maildrop lock, if held. */
+  releaseLock(): void {
+    const lock = this.lock;
+    if (!lock) return;
+    this.lock = null;
+    clearInterval(lock.renewal);
+    releaseMaildropLock(this.services.deps.ctx, lock.accountId, lock.holder).catch((e: unknown) =>
+      this.log.warn({ event: 'pop3.lock.release.error', err: e }, 'maildrop lock release failed (its lease will run out)'),
+    );
+  }
+
   private finish(): void {
     this.stopIdleTimer();
-    if (this.lockedAccountId !== null) this.services.locks.release(this.lockedAccountId);
-    this.lockedAccountId = null;
+    this.releaseLock();
     this.state = { kind: 'closed' };
     if (!this.stream.destroyed) this.stream.end();
     // end() leaves a half-open socket if the peer never closes; bound it.

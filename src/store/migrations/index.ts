@@ -16,6 +16,7 @@
  * - audit (append-only security events), meta (key/value).
  * - queue_messages, queue_recipients (the outbound queue, migration 3; see src/core/queue).
  * - Partial indexes of unseen, deleted and flagged messages (migration 6).
+ * - maildrop_locks: POP3's exclusive maildrop leases (migration 7).
  */
 import type { Dialect, Queryable } from '../port.js';
 
@@ -358,6 +359,19 @@ CREATE TABLE send_counts (
 CREATE INDEX mailbox_messages_unseen ON mailbox_messages (mailbox_id, uid) WHERE flags NOT LIKE '%\\Seen%' ESCAPE '!';
 CREATE INDEX mailbox_messages_deleted ON mailbox_messages (mailbox_id, uid) WHERE flags LIKE '%\\Deleted%' ESCAPE '!';
 CREATE INDEX mailbox_messages_flagged ON mailbox_messages (mailbox_id, uid) WHERE flags LIKE '%\\Flagged%' ESCAPE '!';
+`,
+  },
+  {
+    // POP3's exclusive maildrop lock (RFC 1939 §4) as a lease in the store, so that it holds
+    // across the nodes of a cluster (core/mail/maildrop-lock.ts).
+    version: 7,
+    name: 'maildrop locks',
+    sql: `
+CREATE TABLE maildrop_locks (
+  account_id TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
 `,
   },
 ];

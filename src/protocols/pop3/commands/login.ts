@@ -2,7 +2,9 @@
  * The end of USER/PASS and AUTH: authenticate through core (DESIGN.md rule 1), lock the
  * maildrop (RFC 1939 §4) and take its snapshot, then enter the TRANSACTION state.
  */
+import { randomUUID } from 'node:crypto';
 import { AuthFailed, InUse } from '../../../core/errors.js';
+import { acquireMaildropLock } from '../../../core/mail/maildrop-lock.js';
 import { blobChunks, openMaildrop, type MaildropEntry } from '../../../core/mail/maildrop.js';
 import type { Context } from '../../../core/context.js';
 import type { Session, SessionMessage } from '../session.js';
@@ -13,7 +15,7 @@ const WIRE_SIZE_CACHE_ENTRIES = 100_000;
 
 /** Authenticates and opens the maildrop; AuthFailed and InUse propagate to the catch site. */
 export async function login(s: Session, username: string, password: string, mechanism: string): Promise<void> {
-  const { deps, locks } = s.services;
+  const { deps } = s.services;
   let account;
   try {
     account = await deps.auth.authenticate({ username, password, protocol: 'pop3', remoteAddress: s.info.clientAddress, mechanism });
@@ -24,9 +26,10 @@ export async function login(s: Session, username: string, password: string, mech
   if (s.state.kind === 'closed') return;
   // Choice (RFC 2449 §8.1.2): one POP3 session per maildrop; a second one is refused with
   // [IN-USE], so two clients never both delete by message number. IMAP may run alongside.
-  // TODO(RFC 1939 §4): the lock is per process; a cluster needs it in the store.
-  if (!locks.acquire(account.accountId)) throw new InUse('maildrop already locked by another POP3 session');
-  s.lockedAccountId = account.accountId;
+  // The lock lives in the store, so it holds across the nodes of a cluster.
+  const holder = randomUUID();
+  if (!(await acquireMaildropLock(deps.ctx, account.accountId, holder))) throw new InUse('maildrop already locked by another POP3 session');
+  s.holdLock(account.accountId, holder);
   try {
     const drop = await openMaildrop(deps.ctx, account.accountId);
     const messages: SessionMessage[] = [];
@@ -37,10 +40,7 @@ export async function login(s: Session, username: string, password: string, mech
     s.log.info({ event: 'pop3.login', accountId: account.accountId, messages: messages.length }, 'logged in');
     await s.reply(ok(`maildrop locked and ready, ${messages.length} messages (${octets} octets)`));
   } catch (e) {
-    if (s.state.kind !== 'transaction') {
-      locks.release(account.accountId);
-      s.lockedAccountId = null;
-    }
+    if (s.state.kind !== 'transaction') s.releaseLock();
     throw e;
   }
 }
