@@ -380,6 +380,30 @@ export const SCHEMA = {
       },
     },
   },
+  imap: {
+    doc: 'IMAP sessions (143 and 993).',
+    keys: {
+      idle_timeout_seconds: {
+        type: 'int',
+        default: 1800,
+        min: 1800,
+        max: 86_400,
+        doc: 'Seconds without a command (IDLE included) before the session is closed; RFC 9051 §5.4 asks for at least 30 minutes.',
+      },
+    },
+  },
+  pop3: {
+    doc: 'POP3 sessions (110 and 995).',
+    keys: {
+      idle_timeout_seconds: {
+        type: 'int',
+        default: 600,
+        min: 600,
+        max: 86_400,
+        doc: 'Seconds without a command before the session is closed (undeleted messages stay); RFC 1939 §3 asks for at least 10 minutes.',
+      },
+    },
+  },
   smtp: {
     doc: 'SMTP in (MX, submission, LMTP) and out (the queue). See docs/smtp.md.',
     keys: {
@@ -552,6 +576,8 @@ export interface Config {
   };
   readonly limits: { readonly maxMessageBytes: number; readonly defaultQuotaBytes: number };
   readonly egress: { readonly allow: readonly string[] };
+  readonly imap: { readonly idleTimeoutSeconds: number };
+  readonly pop3: { readonly idleTimeoutSeconds: number };
   readonly smtp: {
     readonly greetingDelayMs: number;
     readonly idleTimeoutSeconds: number;

@@ -32,8 +32,8 @@ export const createImapServer: ProtocolFactory = (deps) => {
           deps,
           cache,
           appendLimit: deps.config.limits.maxMessageBytes,
-          // RFC 9051 §5.4: at least 30 minutes.
-          idleTimeoutMs: 30 * 60_000,
+          // RFC 9051 §5.4: at least 30 minutes (the config's minimum).
+          idleTimeoutMs: deps.config.imap.idleTimeoutSeconds * 1000,
           loopbackIsSecure: deps.config.auth.loopbackIsSecure,
         });
       } catch (e) {

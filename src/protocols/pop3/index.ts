@@ -24,10 +24,8 @@ import { TLSSocket } from 'node:tls';
 import type { ConnectionInfo, ProtocolDeps, ProtocolFactory, ProtocolServer } from '../../server/protocol.js';
 import { Session, waitForHandshake, type SessionOptions } from './session.js';
 
-/** Defaults of the session tunables. */
-export const DEFAULT_POP3_OPTIONS: SessionOptions = {
-  // RFC 1939 §3: an autologout timer MUST be at least 10 minutes.
-  idleTimeoutMs: 10 * 60_000,
+/** Defaults of the session tunables; the idle timeout comes from the config ([pop3]). */
+export const DEFAULT_POP3_OPTIONS: Omit<SessionOptions, 'idleTimeoutMs'> = {
   tlsHandshakeTimeoutMs: 30_000,
   maxBadCommands: 20,
   maxAuthFailures: 3,
@@ -39,7 +37,8 @@ const CLOSE_GRACE_MS = 10_000;
 
 /** Builds the POP3 server; `overrides` lets tests shorten timers. */
 export function createPop3Server(deps: ProtocolDeps, overrides: Partial<SessionOptions> = {}): ProtocolServer {
-  const options: SessionOptions = { ...DEFAULT_POP3_OPTIONS, ...overrides };
+  // RFC 1939 §3: an autologout timer MUST be at least 10 minutes (the config's minimum).
+  const options: SessionOptions = { ...DEFAULT_POP3_OPTIONS, idleTimeoutMs: deps.config.pop3.idleTimeoutSeconds * 1000, ...overrides };
   const services = { deps, options, wireSizes: new Map<string, number>() };
   const sessions = new Set<Session>();
   const pending = new Set<Socket>();
