@@ -25,6 +25,7 @@ export function systemFlag(flag: string): (typeof SYSTEM_FLAGS)[number] | undefi
 export function systemFlagSql(column: string, flag: (typeof SYSTEM_FLAGS)[number], set: boolean): string {
   return `${column} ${set ? '' : 'NOT '}LIKE '%${flag}%' ESCAPE '!'`;
 }
+
 // RFC 9051 §9 atom-char minus resp-specials; keywords are case-insensitive, stored as given.
 const KEYWORD = /^[^\s(){%*"\\\]\x00-\x1f\x7f]{1,100}$/;
 
