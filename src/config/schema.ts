@@ -45,6 +45,7 @@ export type KeySpec =
   | { readonly type: 'enum'; readonly default: string; readonly values: readonly string[] }
   | { readonly type: 'path'; readonly default: string }
   | { readonly type: 'postgresUrl'; readonly default: string }
+  | { readonly type: 'pgSchema'; readonly default: string }
   | { readonly type: 'domains'; readonly default: readonly string[] }
   | { readonly type: 'list'; readonly default: readonly string[]; readonly item: ListItemKind }
   | {
@@ -202,6 +203,12 @@ export const SCHEMA = {
         env: 'BULWARK_STORE_URL',
         isSecret: true,
         doc: 'PostgreSQL connection string; required when type = "postgres".',
+      },
+      schema: {
+        type: 'pgSchema',
+        default: '',
+        env: 'BULWARK_STORE_SCHEMA',
+        doc: 'PostgreSQL schema holding this installation\'s tables (and naming its change channel); "" = the search_path\'s, usually public. Every node of one installation uses the same.',
       },
     },
   },
@@ -547,7 +554,7 @@ export interface Config {
     readonly proxyTrusted: readonly string[];
   };
   readonly admin: { readonly allowPublic: boolean };
-  readonly store: { readonly type: 'sqlite' | 'postgres'; readonly url: string };
+  readonly store: { readonly type: 'sqlite' | 'postgres'; readonly url: string; readonly schema: string };
   readonly blobs: { readonly type: 'fs' | 'postgres' };
   readonly bus: { readonly type: 'local' | 'postgres' };
   readonly tls: {
@@ -616,7 +623,7 @@ type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
   ? `${Head}${Capitalize<CamelCase<Tail>>}`
   : S;
 
-type ValueOf<K> = K extends { type: 'hostname' | 'path' | 'postgresUrl' }
+type ValueOf<K> = K extends { type: 'hostname' | 'path' | 'postgresUrl' | 'pgSchema' }
   ? string
   : K extends { type: 'listen' }
     ? ListenAddress | null

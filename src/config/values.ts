@@ -40,6 +40,8 @@ export function describeAllowed(spec: KeySpec): string {
       return 'a file path, absolute or relative to the data directory';
     case 'postgresUrl':
       return 'a connection string such as "postgres://user:password@host:5432/bulwark", or ""';
+    case 'pgSchema':
+      return 'a schema name of lower-case letters, digits and "_" (at most 63, not starting with a digit), or ""';
     case 'domains':
       return 'a non-empty list of host names, "*.example.com" allowed';
     case 'list':
@@ -98,6 +100,9 @@ export function checkValue(spec: ScalarSpec, raw: unknown, dataDir: string): Che
         : fail();
     case 'postgresUrl':
       return typeof raw === 'string' && (raw === '' || isPostgresUrl(raw)) ? ok(raw) : fail();
+    case 'pgSchema':
+      // The rule of store/postgres/connection.ts validateSchema.
+      return typeof raw === 'string' && (raw === '' || /^[a-z_][a-z0-9_]{0,62}$/.test(raw)) ? ok(raw) : fail();
     case 'domains': {
       if (!Array.isArray(raw) || raw.length === 0) return fail();
       return checkItems(raw, (item) =>

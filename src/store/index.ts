@@ -18,7 +18,8 @@ export { lockDataFolder, DataFolderBusy, type DataLock } from './lock.js';
 /** What the storage factory needs to know. */
 export interface StorageOptions {
   dataDir: string;
-  store: { type: 'sqlite' | 'postgres'; url: string };
+  /** `schema` (PostgreSQL): the installation's schema; "" = the search_path's. */
+  store: { type: 'sqlite' | 'postgres'; url: string; schema?: string };
   blobs: { type: 'fs' | 'postgres' };
   bus: { type: 'local' | 'postgres' };
   /** Blobs put within this time are never deleted (protects in-flight deliveries). */
@@ -39,8 +40,9 @@ export async function openStorage(o: StorageOptions): Promise<Storage> {
   let store: Store;
   const needsPg = o.store.type === 'postgres' || o.blobs.type === 'postgres' || o.bus.type === 'postgres';
   const pg = needsPg ? await import('./postgres/index.js') : null;
+  const schema = o.store.schema ? { schema: o.store.schema } : {};
   if (o.store.type === 'postgres') {
-    store = await pg!.createPostgresStore({ url: o.store.url, now: o.now });
+    store = await pg!.createPostgresStore({ url: o.store.url, now: o.now, ...schema });
   } else {
     mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
     store = new SqliteStore({ path: join(o.dataDir, 'bulwark.db') });
@@ -48,7 +50,7 @@ export async function openStorage(o: StorageOptions): Promise<Storage> {
   }
   let blobs: BlobStore;
   if (o.blobs.type === 'postgres') {
-    blobs = await pg!.createPostgresBlobStore({ url: o.store.url, pinMs: o.blobPinMs, now: o.now, ...(store instanceof pg!.PostgresStore ? { pool: store.pool } : {}) });
+    blobs = await pg!.createPostgresBlobStore({ url: o.store.url, pinMs: o.blobPinMs, now: o.now, ...schema, ...(store instanceof pg!.PostgresStore ? { pool: store.pool } : {}) });
   } else {
     const fs = new FsBlobStore(join(o.dataDir, 'blobs'), o.blobPinMs, o.now);
     await fs.init();
@@ -56,7 +58,7 @@ export async function openStorage(o: StorageOptions): Promise<Storage> {
   }
   const bus: Bus =
     o.bus.type === 'postgres'
-      ? await pg!.createPostgresBus({ url: o.store.url, ...(store instanceof pg!.PostgresStore ? { pool: store.pool } : {}) })
+      ? await pg!.createPostgresBus({ url: o.store.url, ...schema, ...(store instanceof pg!.PostgresStore ? { pool: store.pool } : {}) })
       : new LocalBus();
   return {
     store,

@@ -39,7 +39,8 @@ export interface TestServer {
 /** Options of startTestServer. */
 export interface TestServerOptions {
   listeners: ListenerName[];
-  domain?: string;
+  /** The local domain added at start (default example.com); null adds none (a second node of a cluster). */
+  domain?: string | null;
   /** Extra keys of the [listeners] table (e.g. 'proxy_protocol = ["imap"]'). */
   listenerKeys?: string[];
   /** Extra TOML appended to the config (e.g. "[auth]\nloopback_is_secure = false"). */
@@ -68,8 +69,8 @@ export async function startTestServer(o: TestServerOptions): Promise<TestServer>
   await ensureSelfSignedCertificate(join(dataDir, 'tls'), 'mail.example.com', []);
   const config = loadConfig(dataDir, o.env ?? {});
   const server = await startServer(dataDir, config, o.log ?? silentLogger);
-  const domain = o.domain ?? 'example.com';
-  await accounts.addDomain(server.ctx, domain, actor);
+  const domain = o.domain === undefined ? 'example.com' : o.domain;
+  if (domain !== null) await accounts.addDomain(server.ctx, domain, actor);
   return {
     server,
     dataDir,
