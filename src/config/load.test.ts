@@ -42,7 +42,7 @@ describe('loadConfig defaults', () => {
     expect(config.listeners.admin).toEqual({ host: '127.0.0.1', port: 8081 });
     expect(config.listeners.proxyProtocol).toEqual([]);
     expect(config.admin.allowPublic).toBe(false);
-    expect(config.store).toEqual({ type: 'sqlite', url: '' });
+    expect(config.store).toEqual({ type: 'sqlite', url: '', schema: '' });
     expect(config.blobs.type).toBe('fs');
     expect(config.bus.type).toBe('local');
     expect(config.tls).toEqual({
@@ -88,6 +88,7 @@ proxy_trusted = ["10.0.0.0/8", "fd00::/8", "192.0.2.7"]
 [store]
 type = "postgres"
 url = "postgres://bulwark:pw@db:5432/bulwark"
+schema = "mail_one"
 
 [blobs]
 type = "postgres"
@@ -135,7 +136,7 @@ allow = ["smarthost.lan", "192.168.1.0/24"]
     expect(config.listeners.admin).toEqual({ host: '::1', port: 8081 });
     expect(config.listeners.proxyProtocol).toEqual(['imaps', 'smtp']);
     expect(config.listeners.proxyTrusted).toEqual(['10.0.0.0/8', 'fd00::/8', '192.0.2.7']);
-    expect(config.store).toEqual({ type: 'postgres', url: 'postgres://bulwark:pw@db:5432/bulwark' });
+    expect(config.store).toEqual({ type: 'postgres', url: 'postgres://bulwark:pw@db:5432/bulwark', schema: 'mail_one' });
     expect(config.blobs.type).toBe('postgres');
     expect(config.bus.type).toBe('postgres');
     expect(config.tls.cert).toBe('/etc/ssl/bulwark.pem');
@@ -234,6 +235,9 @@ describe('loadConfig rejects invalid values, naming key, value and what is allow
     expect(loadError('[listeners]\nimap = "foo:bar"').message).toBe(
       'bulwark.toml: listeners.imap = "foo:bar": expected host:port (port 1-65535) or "" to turn it off',
     );
+    expect(loadError('[store]\nschema = "Mail-One"').message).toBe(
+      'bulwark.toml: store.schema = "Mail-One": expected a schema name of lower-case letters, digits and "_" (at most 63, not starting with a digit), or ""',
+    );
     expect(loadError('[[tls.certificates]]\ndomains = ["example.com"]\ncert = "a.pem"').message).toBe(
       'bulwark.toml: tls.certificates[0].key is missing: expected a file path, absolute or relative to the data directory',
     );
@@ -323,11 +327,12 @@ describe('environment overrides', () => {
     const config = loadConfig(dataDir, {
       BULWARK_STORE_TYPE: 'postgres',
       BULWARK_STORE_URL: 'postgresql://u:p@localhost/bulwark',
+      BULWARK_STORE_SCHEMA: 'node_a',
       BULWARK_LOG_LEVEL: 'warn',
       BULWARK_LOG_FORMAT: 'pretty',
       BULWARK_HOSTNAME: 'mx.example.net',
     });
-    expect(config.store).toEqual({ type: 'postgres', url: 'postgresql://u:p@localhost/bulwark' });
+    expect(config.store).toEqual({ type: 'postgres', url: 'postgresql://u:p@localhost/bulwark', schema: 'node_a' });
     expect(config.log).toEqual({ level: 'warn', format: 'pretty' });
     expect(config.server.hostname).toBe('mx.example.net');
   });

@@ -63,6 +63,7 @@ describe('renderConfigTemplate', () => {
       settings: {
         'store.type': 'postgres',
         'store.url': 'postgres://bulwark:p"w@db/bulwark',
+        'store.schema': 'bulwark_prod',
         'log.level': 'debug',
         'auth.loopback_is_secure': false,
         'limits.default_quota_bytes': 0,
@@ -71,7 +72,7 @@ describe('renderConfigTemplate', () => {
       tlsCertificates: [{ domains: ['example.org', '*.example.org'], cert: 'tls/o/cert.pem', key: 'tls/o/key.pem' }],
     });
     const config = loadText(text);
-    expect(config.store).toEqual({ type: 'postgres', url: 'postgres://bulwark:p"w@db/bulwark' });
+    expect(config.store).toEqual({ type: 'postgres', url: 'postgres://bulwark:p"w@db/bulwark', schema: 'bulwark_prod' });
     expect(config.log.level).toBe('debug');
     expect(config.auth.loopbackIsSecure).toBe(false);
     expect(config.limits.defaultQuotaBytes).toBe(0);
