@@ -256,7 +256,7 @@ describe('POP3 with injected timers (server built directly)', () => {
     const tlsFiles = await ensureSelfSignedCertificate(join(t.dir, 'tls'), 'mail.example.com', []);
     // One failure per address is allowed, so the next is refused with AuthFailed.delayMs.
     const auth = new Authenticator(t.ctx, { maxFailuresPerIp: 1, baseDelayMs: 1_000, maxDelayMs: 1_000 }, async () => {});
-    const config = { server: { hostname: 'mail.example.com' }, auth: { loopbackIsSecure: true } } as unknown as Config;
+    const config = { server: { hostname: 'mail.example.com' }, auth: { loopbackIsSecure: true }, pop3: { idleTimeoutSeconds: 600 } } as unknown as Config;
     pop3 = createPop3Server(
       { ctx: t.ctx, auth, tls: new TlsCertificates({ cert: tlsFiles.certPath, key: tlsFiles.keyPath }), config, log: t.ctx.log },
       { idleTimeoutMs: 300, sleep: async (ms) => void slept.push(ms) },
@@ -305,7 +305,7 @@ describe('POP3 with injected timers (server built directly)', () => {
       const id2 = (await accounts.addAccount(t2.ctx, { address: user, password: PASS }, { name: 'cli:test', protocol: 'cli' })).id;
       await storeMessage(t2.ctx, testMessage(), [{ accountId: id2 }]);
       const tlsFiles = await ensureSelfSignedCertificate(join(t2.dir, 'tls'), 'mail.example.com', []);
-      const config = { server: { hostname: 'mail.example.com' }, auth: { loopbackIsSecure: true } } as unknown as Config;
+      const config = { server: { hostname: 'mail.example.com' }, auth: { loopbackIsSecure: true }, pop3: { idleTimeoutSeconds: 600 } } as unknown as Config;
       const p = createPop3Server({ ctx: t2.ctx, auth: new Authenticator(t2.ctx), tls: new TlsCertificates({ cert: tlsFiles.certPath, key: tlsFiles.keyPath }), config, log: t2.ctx.log });
       const s2 = createServer((s) => p.handle(s, { listener: 'pop3', implicitTls: false, clientAddress: '127.0.0.1', clientPort: 0, connectionId: 'x' }));
       await new Promise<void>((r) => s2.listen(0, '127.0.0.1', () => r()));

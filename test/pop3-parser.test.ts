@@ -196,7 +196,7 @@ describe('POP3 random command streams against a live server', () => {
     const accountId = (await accounts.addAccount(t.ctx, { address: user, password: PASS }, { name: 'cli:test', protocol: 'cli' })).id;
     for (let i = 0; i < 3; i++) await storeMessage(t.ctx, testMessage({ body: `.line\n\nbody ${i}` }), [{ accountId }]);
     const tlsFiles = await ensureSelfSignedCertificate(join(t.dir, 'tls'), 'mail.example.com', []);
-    const config = { server: { hostname: 'mail.example.com' }, auth: { loopbackIsSecure: true } } as unknown as Config;
+    const config = { server: { hostname: 'mail.example.com' }, auth: { loopbackIsSecure: true }, pop3: { idleTimeoutSeconds: 600 } } as unknown as Config;
     const auth = new Authenticator(t.ctx, { baseDelayMs: 0, maxDelayMs: 0, maxFailuresPerIp: 1_000_000 });
     pop3 = createPop3Server({ ctx: t.ctx, auth, tls: new TlsCertificates({ cert: tlsFiles.certPath, key: tlsFiles.keyPath }), config, log: t.ctx.log }, { sleep: async () => {} });
     let id = 0;
