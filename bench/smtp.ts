@@ -1,7 +1,7 @@
 /**
  * bench/smtp: inbound SMTP throughput. N messages (sizes cycling 4 KiB … 1 MiB) at concurrency C
- * over raw SMTP with PIPELINING into the MX listener of an in-process Bulwark server (SQLite, fs
- * blobs, durable before 250). Prints accepted msgs/s, p50/p99 latency (MAIL → 250 after the
+ * over raw SMTP with PIPELINING into the MX listener of a Bulwark server in its own process (the
+ * built one, bin/bulwark.cjs; SQLite, fs blobs, durable before 250). Prints accepted msgs/s, p50/p99 latency (MAIL → 250 after the
  * data), and checks delivered = accepted (lost = 0) by Message-ID in the store. The summary line
  * comes last.
  *
@@ -179,8 +179,9 @@ async function benchBulwark(): Promise<{ rate: number; lost: number; accepted: n
     await accounts.addDomain(admin.ctx, 'bench.example', actor);
     const acc = await accounts.addAccount(admin.ctx, { address: 'load@bench.example', quotaBytes: 0 }, actor);
     await admin.close();
+    // The built server, as it runs in production (`npm ci` builds; `npm run build` after edits).
     // BENCH_SERVER_NODE_ARGS passes flags to the server's node (e.g. --cpu-prof) for profiling.
-    const server = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', join(import.meta.dirname, '../src/cli/main.ts'), 'serve', '--data', dataDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { UV_THREADPOOL_SIZE: '16', ...process.env, BULWARK_LOG_LEVEL: 'warn' } }); // the pool as bin/bulwark.cjs sizes it
+    const server = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), join(import.meta.dirname, '../bin/bulwark.cjs'), 'serve', '--data', dataDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BULWARK_LOG_LEVEL: 'warn' } });
     await waitForPort(port);
     const r = await load(port, 'load@bench.example');
     const view = await openContext(dataDir, {});
