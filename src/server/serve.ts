@@ -104,9 +104,15 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
         });
     }
 
+    // Background jobs in flight, so that stop lets them finish before the store closes.
+    const background = new Set<Promise<unknown>>();
+    const track = (p: Promise<unknown>) => {
+      background.add(p);
+      void p.finally(() => background.delete(p));
+    };
     const runGc = () => {
-      collectGarbage(ctx).catch((e: unknown) => log.error({ event: 'gc.error', err: e }, 'garbage collection failed'));
-      reparseOutdated(ctx).catch((e: unknown) => log.error({ event: 'mail.reparse.error', err: e }, 're-parse failed'));
+      track(collectGarbage(ctx).catch((e: unknown) => log.error({ event: 'gc.error', err: e }, 'garbage collection failed')));
+      track(reparseOutdated(ctx).catch((e: unknown) => log.error({ event: 'mail.reparse.error', err: e }, 're-parse failed')));
       auth.prune();
     };
     gcTimer = setInterval(runGc, config.retention.gcIntervalMinutes * 60_000);
@@ -116,9 +122,11 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
     indexTimer = setInterval(() => {
       if (indexing) return;
       indexing = true;
-      indexAllPending(ctx, 200)
-        .catch((e: unknown) => log.error({ event: 'search.index.error', err: e }, 'text indexing failed'))
-        .finally(() => (indexing = false));
+      track(
+        indexAllPending(ctx, 200)
+          .catch((e: unknown) => log.error({ event: 'search.index.error', err: e }, 'text indexing failed'))
+          .finally(() => (indexing = false)),
+      );
     }, 500);
     indexTimer.unref();
     setImmediate(runGc);
@@ -144,6 +152,7 @@ export async function startServer(dataDir: string, config: Config, log: Logger, 
           ),
         );
         await listenersClosed;
+        await Promise.all(background);
         await storage!.close();
         await lock.release();
         log.info({ event: 'server.stopped' }, 'stopped');
