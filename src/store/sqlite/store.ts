@@ -57,12 +57,21 @@ class Connection implements Queryable {
     return st;
   }
 
+  /** Statements run on this connection through the Queryable (see SqliteStore.read). */
+  statements = 0;
+
+  /** Runs a statement without results (BEGIN, COMMIT, SAVEPOINT …), prepared once. */
+  control(sql: string): void {
+    this.prepare(sql).run();
+  }
+
   /** Makes the open transaction take its read snapshot now. */
   pinSnapshot(): void {
     this.prepare('SELECT 1 FROM sqlite_schema LIMIT 1').get();
   }
 
   all<R>(sql: string, params: readonly SqlValue[] = []): Promise<R[]> {
+    this.statements++;
     try {
       return Promise.resolve(this.prepare(sql).all(...params) as R[]);
     } catch (e) {
@@ -71,6 +80,7 @@ class Connection implements Queryable {
   }
 
   get<R>(sql: string, params: readonly SqlValue[] = []): Promise<R | undefined> {
+    this.statements++;
     try {
       const st = this.prepare(sql);
       return Promise.resolve((st.reader ? st.get(...params) : (st.run(...params), undefined)) as R | undefined);
@@ -80,6 +90,7 @@ class Connection implements Queryable {
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    this.statements++;
     try {
       const st = this.prepare(sql);
       if (st.reader) {
@@ -154,17 +165,20 @@ export class SqliteStore implements Store {
   async read<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
     const conn = await this.acquireReader();
-    // No await between this check and the snapshot: only this thread commits, so the snapshot
-    // holds only flushed commits.
     // (A failed flush fails its own batch's writes; the read then goes on to what is on disk.)
     while (this.flushing) await this.flushing.catch(() => undefined);
-    conn.db.exec('BEGIN');
+    // No await from the check above to the snapshot: only this thread commits, so the
+    // snapshot holds flushed commits only. A WAL read transaction takes its snapshot at its
+    // first read; fn runs synchronously up to its first await, which is nearly always a
+    // query. If it was not, the snapshot is taken here, still before anything else runs.
+    conn.control('BEGIN');
     try {
-      // A WAL read transaction takes its snapshot at its first read: take it now.
-      conn.pinSnapshot();
-      return await fn(conn);
+      const before = conn.statements;
+      const result = fn(conn);
+      if (conn.statements === before) conn.pinSnapshot();
+      return await result;
     } finally {
-      conn.db.exec('COMMIT');
+      conn.control('COMMIT');
       this.releaseReader(conn);
     }
   }
@@ -195,25 +209,25 @@ export class SqliteStore implements Store {
     const db = this.writer.db;
     const results: Array<{ ok: boolean; value: unknown }> = [];
     try {
-      db.exec('BEGIN IMMEDIATE');
+      this.writer.control('BEGIN IMMEDIATE');
     } catch (e) {
       for (const job of batch) job.reject(e);
       return;
     }
     for (const job of batch) {
-      db.exec('SAVEPOINT job');
+      this.writer.control('SAVEPOINT job');
       try {
         const value = await job.fn(this.writer);
-        db.exec('RELEASE job');
+        this.writer.control('RELEASE job');
         results.push({ ok: true, value });
       } catch (e) {
-        db.exec('ROLLBACK TO job');
-        db.exec('RELEASE job');
+        this.writer.control('ROLLBACK TO job');
+        this.writer.control('RELEASE job');
         results.push({ ok: false, value: e });
       }
     }
     try {
-      db.exec('COMMIT');
+      this.writer.control('COMMIT');
       const flush = this.flushWal();
       this.flushing = flush;
       try {
