@@ -448,6 +448,54 @@ for (const adapter of adapters()) {
   });
 }
 
+describe('text scans of large mailboxes in windows (sqlite)', () => {
+  let t: TestContext;
+  beforeAll(async () => {
+    t = await makeContext('sqlite');
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('gives the same answers across window boundaries, indexed or not', async () => {
+    await accounts.addDomain(t.ctx, 'example.com', cli);
+    const bob = (await accounts.addAccount(t.ctx, { address: 'bob@example.com' }, cli)).id;
+    const inbox = (await listMailboxes(t.ctx, bob)).find((b) => b.role === 'inbox')!.id;
+    // More messages than one window (2,000); "quokka" in the first and the last, "zz" in every 500th.
+    const N = 2300;
+    for (let i = 0; i < N; i += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, N - i) }, (_, k) => {
+          const n = i + k + 1;
+          const body = `${n === 1 || n === N ? 'a quokka smiles' : 'plain words'} ${n % 500 === 0 ? 'zz' : ''} common`;
+          return storeMessage(t.ctx, crlf([`From: s${n}@example.org`, `Subject: m${n}`, '', body, '']), [{ accountId: bob, mailboxId: inbox, flags: n % 2 ? ['\\Seen'] : [] }]);
+        }),
+      );
+    }
+    // The oracle: every message's stored text and flags, tested in JavaScript.
+    const rows = await t.ctx.store.read((q) =>
+      q.all<{ uid: number; body: string; flags: string }>(
+        'SELECT mm.uid AS uid, s.body AS body, mm.flags AS flags FROM mailbox_messages mm JOIN message_search s ON s.message_id = mm.message_id WHERE mm.mailbox_id = ? ORDER BY mm.uid',
+        [inbox],
+      ),
+    );
+    expect(rows).toHaveLength(N);
+    const expected = (needle: string, unseenOnly = false) => rows.filter((r) => r.body.toLowerCase().includes(needle) && (!unseenOnly || !r.flags.includes('Seen'))).map((r) => Number(r.uid));
+    const body = (v: string) => searchMessages(t.ctx, bob, inbox, { op: 'text', field: 'body', value: v });
+    for (const indexed of [false, true]) {
+      if (indexed) while ((await indexPendingText(t.ctx)) > 0);
+      expect(expected('quokka')).toHaveLength(2);
+      expect(await body('QUOKKA')).toEqual(expected('quokka'));
+      expect(expected('zz')).toHaveLength(4);
+      expect(await body('zz')).toEqual(expected('zz'));
+      expect(await body('common')).toEqual(expected('common'));
+      const unseenCommon = await searchMessages(t.ctx, bob, inbox, { op: 'and', keys: [{ op: 'flag', flag: '\\Seen', set: false }, { op: 'text', field: 'body', value: 'common' }] });
+      expect(unseenCommon).toEqual(expected('common', true));
+      expect(unseenCommon).toHaveLength(N / 2);
+    }
+  }, 60_000);
+});
+
 describe('search index migration (sqlite)', () => {
   it('indexes the messages stored before the migration', async () => {
     const { SqliteStore } = await import('../src/store/sqlite/store.js');

@@ -152,6 +152,8 @@ export async function textUids(scope: TextScope, cond: TextCondition): Promise<n
   const cols = cond.field === null ? cond.columns : ['headers'];
   const select = `mm.uid AS uid, ${cols.includes('headers') ? 's.headers' : "''"} AS headers, ${cols.includes('body') ? 's.body' : "''"} AS body`;
   for (let i = 0; i < candidates.length; i += PAGE) {
+    // Between pages, let other sessions run (SQLite answers on the event loop).
+    if (i > 0) await yieldToEventLoop();
     const page = candidates.slice(i, i + PAGE);
     const rows = await q.all<{ uid: number; headers: string; body: string }>(
       `SELECT ${select} FROM mailbox_messages mm JOIN message_search s ON s.message_id = mm.message_id
@@ -162,6 +164,11 @@ export async function textUids(scope: TextScope, cond: TextCondition): Promise<n
   }
   return out;
 }
+
+/** Messages per statement when SQLite scans a mailbox's text (see candidateUids). */
+const SCAN_WINDOW = 2000;
+
+const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /** Longest needle tested with LIKE (SQLite refuses patterns over 50,000 bytes by default). */
 const LIKE_MAX = 1000;
@@ -196,10 +203,26 @@ async function candidateUids(scope: TextScope, filter: IndexFilter | null, exact
   }
   // The messages table only when a restricting condition reads it.
   const join = `${scope.restrict && readsMessages(scope.restrict.sql) ? 'JOIN messages m ON m.id = mm.message_id' : ''}${exact ? ' JOIN message_search s ON s.message_id = mm.message_id' : ''}`;
-  return uidList(scope.q, {
-    ...(filter?.with ? { with: filter.with } : {}),
-    uid: 'mm.uid',
-    from: `FROM mailbox_messages mm ${join} WHERE ${where.join(' AND ')}`,
-    params,
-  });
+  const run = (w: string[], p: SqlValue[], j: string) =>
+    uidList(scope.q, { ...(filter?.with ? { with: filter.with } : {}), uid: 'mm.uid', from: `FROM mailbox_messages mm ${j} WHERE ${w.join(' AND ')}`, params: p });
+  if (scope.dialect !== 'sqlite' || !exact) return run(where, params, join);
+  // SQLite runs a statement to its end on the event loop, and a text test over many messages
+  // (a needle the index cannot narrow, or a common one: 10,000 messages, ~50 ms) would stall
+  // every session that long. So the candidates come first (index and other conditions, no
+  // text read), and when they are many the text test runs over windows of SCAN_WINDOW of
+  // them, yielding between windows; all in the caller's read transaction, so in one snapshot.
+  const candidates = await candidateUids(scope, filter);
+  if (candidates.length <= SCAN_WINDOW) return run(where, params, join);
+  const out: number[] = [];
+  for (let i = 0; i < candidates.length; i += SCAN_WINDOW) {
+    if (i > 0) await yieldToEventLoop();
+    const window = candidates.slice(i, i + SCAN_WINDOW);
+    const found = await uidList(scope.q, {
+      uid: 'mm.uid',
+      from: `FROM mailbox_messages mm JOIN message_search s ON s.message_id = mm.message_id WHERE mm.mailbox_id = ? AND mm.uid IN (${window.join(',')}) AND ${exact.sql}`,
+      params: [scope.mailboxId, ...exact.params],
+    });
+    for (const u of found) out.push(u);
+  }
+  return out;
 }
