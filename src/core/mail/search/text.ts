@@ -205,24 +205,19 @@ async function candidateUids(scope: TextScope, filter: IndexFilter | null, exact
   const join = `${scope.restrict && readsMessages(scope.restrict.sql) ? 'JOIN messages m ON m.id = mm.message_id' : ''}${exact ? ' JOIN message_search s ON s.message_id = mm.message_id' : ''}`;
   const run = (w: string[], p: SqlValue[], j: string) =>
     uidList(scope.q, { ...(filter?.with ? { with: filter.with } : {}), uid: 'mm.uid', from: `FROM mailbox_messages mm ${j} WHERE ${w.join(' AND ')}`, params: p });
-  if (scope.dialect !== 'sqlite' || !exact) return run(where, params, join);
-  // SQLite runs a statement to its end on the event loop, and a text test over many messages
-  // (a needle the index cannot narrow, or a common one: 10,000 messages, ~50 ms) would stall
-  // every session that long. So the candidates come first (index and other conditions, no
-  // text read), and when they are many the text test runs over windows of SCAN_WINDOW of
-  // them, yielding between windows; all in the caller's read transaction, so in one snapshot.
-  const candidates = await candidateUids(scope, filter);
-  if (candidates.length <= SCAN_WINDOW) return run(where, params, join);
+  if (scope.dialect !== 'sqlite' || !exact || filter) return run(where, params, join);
+  // SQLite runs a statement to its end on the event loop. A needle the index cannot narrow
+  // (under three characters) is tested on every message that passes the other conditions, and
+  // over a large mailbox (10,000 messages: ~10-50 ms) that would stall every session as long.
+  // So the test runs over windows of SCAN_WINDOW messages by UID, yielding between them; all
+  // in the caller's read transaction, so in one snapshot.
+  const all = await uidList(scope.q, { uid: 'uid', from: 'FROM mailbox_messages WHERE mailbox_id = ?', params: [scope.mailboxId] });
+  if (all.length <= SCAN_WINDOW) return run(where, params, join);
   const out: number[] = [];
-  for (let i = 0; i < candidates.length; i += SCAN_WINDOW) {
+  for (let i = 0; i < all.length; i += SCAN_WINDOW) {
     if (i > 0) await yieldToEventLoop();
-    const window = candidates.slice(i, i + SCAN_WINDOW);
-    const found = await uidList(scope.q, {
-      uid: 'mm.uid',
-      from: `FROM mailbox_messages mm JOIN message_search s ON s.message_id = mm.message_id WHERE mm.mailbox_id = ? AND mm.uid IN (${window.join(',')}) AND ${exact.sql}`,
-      params: [scope.mailboxId, ...exact.params],
-    });
-    for (const u of found) out.push(u);
+    const range = [all[i]!, all[Math.min(all.length, i + SCAN_WINDOW) - 1]!];
+    for (const u of await run([...where, 'mm.uid BETWEEN ? AND ?'], [...params, ...range], join)) out.push(u);
   }
   return out;
 }
