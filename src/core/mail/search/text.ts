@@ -203,21 +203,21 @@ async function candidateUids(scope: TextScope, filter: IndexFilter | null, exact
   }
   // The messages table only when a restricting condition reads it.
   const join = `${scope.restrict && readsMessages(scope.restrict.sql) ? 'JOIN messages m ON m.id = mm.message_id' : ''}${exact ? ' JOIN message_search s ON s.message_id = mm.message_id' : ''}`;
-  const run = (w: string[], p: SqlValue[], j: string) =>
-    uidList(scope.q, { ...(filter?.with ? { with: filter.with } : {}), uid: 'mm.uid', from: `FROM mailbox_messages mm ${j} WHERE ${w.join(' AND ')}`, params: p });
-  if (scope.dialect !== 'sqlite' || !exact || filter) return run(where, params, join);
+  const run = (w: string[], p: SqlValue[]) =>
+    uidList(scope.q, { ...(filter?.with ? { with: filter.with } : {}), uid: 'mm.uid', from: `FROM mailbox_messages mm ${join} WHERE ${w.join(' AND ')}`, params: p });
+  if (scope.dialect !== 'sqlite' || !exact || filter) return run(where, params);
   // SQLite runs a statement to its end on the event loop. A needle the index cannot narrow
   // (under three characters) is tested on every message that passes the other conditions, and
   // over a large mailbox (10,000 messages: ~10-50 ms) that would stall every session as long.
   // So the test runs over windows of SCAN_WINDOW messages by UID, yielding between them; all
   // in the caller's read transaction, so in one snapshot.
   const all = await uidList(scope.q, { uid: 'uid', from: 'FROM mailbox_messages WHERE mailbox_id = ?', params: [scope.mailboxId] });
-  if (all.length <= SCAN_WINDOW) return run(where, params, join);
+  if (all.length <= SCAN_WINDOW) return run(where, params);
   const out: number[] = [];
   for (let i = 0; i < all.length; i += SCAN_WINDOW) {
     if (i > 0) await yieldToEventLoop();
     const range = [all[i]!, all[Math.min(all.length, i + SCAN_WINDOW) - 1]!];
-    for (const u of await run([...where, 'mm.uid BETWEEN ? AND ?'], [...params, ...range], join)) out.push(u);
+    for (const u of await run([...where, 'mm.uid BETWEEN ? AND ?'], [...params, ...range])) out.push(u);
   }
   return out;
 }
