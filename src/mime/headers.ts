@@ -3,7 +3,7 @@
  * ends and splits it into unfolded fields with their byte offsets.
  */
 import type { Buffer } from 'node:buffer';
-import { asBuffer, headerBytesToString, HT, LF, lineContentEnd, nextLineStart, SP } from './bytes.js';
+import { asBuffer, headerBytesToString, HT, lineContentEnd, nextLineStart, SP } from './bytes.js';
 
 /** One header field: its name as written, its unfolded value, and where its bytes are. */
 export interface HeaderField {

@@ -16,7 +16,7 @@
  */
 import type { Context } from '../context.js';
 import { NotFound } from '../errors.js';
-import type { Queryable, SqlValue, Store } from '../../store/port.js';
+import type { Queryable, Store } from '../../store/port.js';
 import type { AddressList } from '../../mime/index.js';
 import type { SearchKey, SortCriterion, ThreadAlgorithm, ThreadNode } from './search-types.js';
 import { Compiler, containsJs, needsJs, readsMessages, type Sql } from './search/compile.js';

@@ -5,7 +5,7 @@
  * EXPUNGE and UID EXPUNGE (RFC 9051 §6.4.3, RFC 4315 §2.1), SEARCH (RFC 9051 §6.4.4,
  * RFC 4731 ESEARCH, RFC 5182 SEARCHRES), SORT and THREAD (RFC 5256).
  */
-import { decodeTransferEncoding, findPart, type ParsedMessage } from '../../../mime/index.js';
+import { decodeTransferEncoding, findPart } from '../../../mime/index.js';
 import { copyMessages } from '../../../core/mail/copy.js';
 import { findMailbox } from '../../../core/mail/mailboxes.js';
 import { expunge, setFlags } from '../../../core/mail/messages.js';
