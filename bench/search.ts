@@ -6,20 +6,13 @@
  * runs too when BULWARK_TEST_PG is set.
  *   npx tsx bench/search.ts [--messages N] [--seconds S]
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as accounts from '../src/core/accounts/index.js';
-import { systemClock } from '../src/core/clock.js';
-import { defaultSettings, silentLogger, type Context } from '../src/core/context.js';
-import { listMailboxes } from '../src/core/mail/mailboxes.js';
 import { searchMessages } from '../src/core/mail/search.js';
 import { indexAllPending } from '../src/core/mail/search-index.js';
 import type { SearchKey } from '../src/core/mail/search-types.js';
 import { storeMessage } from '../src/core/mail/store.js';
-import { FsBlobStore } from '../src/store/blobs/fs.js';
-import { LocalBus } from '../src/store/bus/local.js';
 import type { Store } from '../src/store/port.js';
-import { forEachAdapter } from './adapters.js';
+import { benchAccount, forEachAdapter } from './adapters.js';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '10000' }, seconds: { type: 'string', default: '2' } } });
 const N = Number(values.messages);
@@ -52,18 +45,12 @@ const KEYS: Array<[string, SearchKey]> = [
 ];
 
 async function bench(name: string, store: Store, dir: string): Promise<{ name: string; perKey: Array<[string, number]> }> {
-  const blobs = new FsBlobStore(join(dir, 'blobs'));
-  await blobs.init();
-  const ctx: Context = { clock: systemClock, store, blobs, bus: new LocalBus(), log: silentLogger, settings: { ...defaultSettings, defaultQuotaBytes: 0 } };
-  const actor = { name: 'bench', protocol: 'bench' };
-  await accounts.addDomain(ctx, 'bench.example', actor);
-  const acc = await accounts.addAccount(ctx, { address: 'load@bench.example' }, actor);
-  const inbox = (await listMailboxes(ctx, acc.id)).find((b) => b.role === 'inbox')!.id;
+  const { ctx, accountId, inboxId: inbox } = await benchAccount(store, dir);
   const rand = rng(42);
   const raws = Array.from({ length: N }, (_, i) => message(i, rand));
   const t0 = performance.now();
   for (let i = 0; i < N; i += CONCURRENCY) {
-    await Promise.all(raws.slice(i, i + CONCURRENCY).map((raw, k) => storeMessage(ctx, raw, [{ accountId: acc.id, mailboxId: inbox, flags: (i + k) % 3 === 0 ? ['\\Seen'] : (i + k) % 10 === 1 ? ['\\Flagged'] : [] }])));
+    await Promise.all(raws.slice(i, i + CONCURRENCY).map((raw, k) => storeMessage(ctx, raw, [{ accountId: accountId, mailboxId: inbox, flags: (i + k) % 3 === 0 ? ['\\Seen'] : (i + k) % 10 === 1 ? ['\\Flagged'] : [] }])));
   }
   console.log(`${name}: stored ${N} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   // The server's background indexer would have caught up by now (search-index.ts); until it
@@ -78,7 +65,7 @@ async function bench(name: string, store: Store, dir: string): Promise<{ name: s
     let hits = 0;
     const start = performance.now();
     while (performance.now() - start < SECONDS * 1000) {
-      hits = (await searchMessages(ctx, acc.id, inbox, key)).length;
+      hits = (await searchMessages(ctx, accountId, inbox, key)).length;
       runs++;
     }
     const rate = runs / ((performance.now() - start) / 1000);

@@ -7,18 +7,12 @@
  * line last. PostgreSQL runs too when BULWARK_TEST_PG is set.
  *   npx tsx bench/store.ts [--messages N] [--concurrency C]
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureThreadPool } from './threadpool.js';
-import * as accounts from '../src/core/accounts/index.js';
-import { systemClock } from '../src/core/clock.js';
-import { defaultSettings, silentLogger, type Context } from '../src/core/context.js';
 import { getEmail, listMessages } from '../src/core/mail/messages.js';
 import { storeMessage } from '../src/core/mail/store.js';
-import { FsBlobStore } from '../src/store/blobs/fs.js';
-import { LocalBus } from '../src/store/bus/local.js';
 import type { Store } from '../src/store/port.js';
-import { forEachAdapter } from './adapters.js';
+import { benchAccount, forEachAdapter } from './adapters.js';
 
 ensureThreadPool();
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '3000' }, concurrency: { type: 'string', default: '32' } } });
@@ -30,12 +24,7 @@ function pct(sorted: number[], p: number): number {
 }
 
 async function bench(name: string, store: Store, dir: string): Promise<{ name: string; writes: number; reads: number }> {
-  const blobs = new FsBlobStore(join(dir, 'blobs'));
-  await blobs.init();
-  const ctx: Context = { clock: systemClock, store, blobs, bus: new LocalBus(), log: silentLogger, settings: { ...defaultSettings, defaultQuotaBytes: 0 } };
-  const actor = { name: 'bench', protocol: 'bench' };
-  await accounts.addDomain(ctx, 'bench.example', actor);
-  const acc = await accounts.addAccount(ctx, { address: 'load@bench.example' }, actor);
+  const { ctx, accountId } = await benchAccount(store, dir);
 
   const lat: number[] = [];
   const ids: string[] = [];
@@ -49,7 +38,7 @@ async function bench(name: string, store: Store, dir: string): Promise<{ name: s
         if (i >= N) return;
         const raw = Buffer.from(`From: a@example.org\r\nTo: load@bench.example\r\nSubject: bench ${i}\r\nMessage-ID: <b${i}@x>\r\n\r\n${'body line\r\n'.repeat(20 + (i % 100))}`);
         const s = performance.now();
-        const [o] = await storeMessage(ctx, raw, [{ accountId: acc.id }]);
+        const [o] = await storeMessage(ctx, raw, [{ accountId: accountId }]);
         lat.push(performance.now() - s);
         if (!o?.ok) throw new Error('store failed');
         ids.push(o.emailId);
@@ -67,14 +56,14 @@ async function bench(name: string, store: Store, dir: string): Promise<{ name: s
     Array.from({ length: C }, async (_, w) => {
       for (let i = w; i < ids.length; i += C) {
         const s = performance.now();
-        await getEmail(ctx, acc.id, ids[i]!);
+        await getEmail(ctx, accountId, ids[i]!);
         readLat.push(performance.now() - s);
         reads++;
       }
     }),
   );
   const listStart = performance.now();
-  const listed = await listMessages(ctx, acc.id, mailboxId);
+  const listed = await listMessages(ctx, accountId, mailboxId);
   const listMs = performance.now() - listStart;
   const readSecs = (performance.now() - r0) / 1000;
   readLat.sort((a, b) => a - b);

@@ -14,6 +14,7 @@ import { collectGarbage } from '../src/core/gc.js';
 import { createMailbox, listMailboxes } from '../src/core/mail/mailboxes.js';
 import { expunge, getEmail, listMessages, setFlags } from '../src/core/mail/messages.js';
 import { storeMessage } from '../src/core/mail/store.js';
+import { mailboxSnapshot } from '../src/core/mail/snapshot.js';
 import { reparseOutdated } from '../src/core/mail/reparse.js';
 import { MIME_PARSER_VERSION } from '../src/mime/index.js';
 import { migrate } from '../src/store/migrations/index.js';
@@ -275,6 +276,27 @@ for (const adapter of adapters()) {
         await new Promise((r) => setTimeout(r, adapter === 'postgres' ? 50 : 0));
         expect(o?.ok && seen).toContain(o?.ok ? o.modseq : -1);
       });
+    });
+
+    it('mailbox snapshots: a cached one brought forward by the change log equals a fresh read', async () => {
+      const bob = (await user()).id;
+      const inbox = (await listMailboxes(t.ctx, bob)).find((b) => b.role === 'inbox')!.id;
+      const truth = async () => Uint32Array.from((await listMessages(t.ctx, bob, inbox)).map((m) => m.uid).sort((x, y) => x - y));
+      for (let i = 0; i < 6; i++) await storeMessage(t.ctx, testMessage({ subject: `s${i}` }), [{ accountId: bob }]);
+      const first = await mailboxSnapshot(t.ctx, bob, inbox);
+      expect(first.uids).toEqual(await truth());
+      // Unchanged: the very same (shared) array.
+      expect((await mailboxSnapshot(t.ctx, bob, inbox)).uids).toBe(first.uids);
+      // Expunges in the middle, new messages, a flag change: the cached list plus the log.
+      await expunge(t.ctx, bob, inbox, [2, 5]);
+      await storeMessage(t.ctx, testMessage({ subject: 'late' }), [{ accountId: bob }]);
+      await setFlags(t.ctx, bob, inbox, [1], 'add', ['\\Seen']);
+      const later = await mailboxSnapshot(t.ctx, bob, inbox);
+      expect(later.uids).toEqual(await truth());
+      expect([...later.uids]).toEqual([1, 3, 4, 6, 7]);
+      expect(later.highestModseq).toBeGreaterThan(first.highestModseq);
+      // The array the first caller holds is never changed.
+      expect([...first.uids]).toEqual([1, 2, 3, 4, 5, 6]);
     });
 
     it('maildrop locks: one holder at a time, renewed by it, free again at release or when the lease runs out', async () => {

@@ -6,6 +6,7 @@
 import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
 import { resolve } from 'node:path';
 import { LISTENER_NAMES, type KeySpec, type ListenAddress, type ListItemKind } from './schema.js';
+import { isSchemaName } from '../store/postgres/names.js';
 
 /** Outcome of checking one value: the typed value, or why it failed. */
 export type Checked =
@@ -101,8 +102,7 @@ export function checkValue(spec: ScalarSpec, raw: unknown, dataDir: string): Che
     case 'postgresUrl':
       return typeof raw === 'string' && (raw === '' || isPostgresUrl(raw)) ? ok(raw) : fail();
     case 'pgSchema':
-      // The rule of store/postgres/connection.ts validateSchema.
-      return typeof raw === 'string' && (raw === '' || /^[a-z_][a-z0-9_]{0,62}$/.test(raw)) ? ok(raw) : fail();
+      return typeof raw === 'string' && (raw === '' || isSchemaName(raw)) ? ok(raw) : fail();
     case 'domains': {
       if (!Array.isArray(raw) || raw.length === 0) return fail();
       return checkItems(raw, (item) =>

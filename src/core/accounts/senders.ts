@@ -103,16 +103,7 @@ export async function grantSendAs(ctx: Context, account: string, address: string
     if (old && old.target_id !== target.account_id) await q.run('DELETE FROM send_as WHERE account_id = ? AND address = ?', [acc.id, a.address]);
     if (!old || old.target_id !== target.account_id) {
       await q.run('INSERT INTO send_as (account_id, address, target_id, created_at) VALUES (?, ?, ?, ?)', [acc.id, a.address, target.account_id, now]);
-      await auditIn(q, now, {
-        event: 'account.delegation.change',
-        ok: true,
-        accountId: acc.id,
-        actor: actor.name,
-        protocol: actor.protocol,
-        source: actor.source,
-        subject: a.address,
-        detail: { right: 'send-as', action: 'grant', grantee: acc.address },
-      });
+      await auditSendAs(q, now, actor, acc, a.address, 'grant');
     }
     return grantsIn(q, acc.id);
   });
@@ -127,17 +118,22 @@ export async function revokeSendAs(ctx: Context, account: string, address: strin
     const acc = await liveAccount(q, account);
     const r = await q.run('DELETE FROM send_as WHERE account_id = ? AND address = ?', [acc.id, a.address]);
     if (r.changes === 0) throw new NotFound(`${acc.address} has no send-as grant for ${a.address}`);
-    await auditIn(q, now, {
-      event: 'account.delegation.change',
-      ok: true,
-      accountId: acc.id,
-      actor: actor.name,
-      protocol: actor.protocol,
-      source: actor.source,
-      subject: a.address,
-      detail: { right: 'send-as', action: 'revoke', grantee: acc.address },
-    });
+    await auditSendAs(q, now, actor, acc, a.address, 'revoke');
     return grantsIn(q, acc.id);
+  });
+}
+
+/** The audit row of a send-as grant or revocation (in the same transaction). */
+function auditSendAs(q: Queryable, now: number, actor: Actor, acc: { id: string; address: string }, address: string, action: 'grant' | 'revoke'): Promise<unknown> {
+  return auditIn(q, now, {
+    event: 'account.delegation.change',
+    ok: true,
+    accountId: acc.id,
+    actor: actor.name,
+    protocol: actor.protocol,
+    source: actor.source,
+    subject: address,
+    detail: { right: 'send-as', action, grantee: acc.address },
   });
 }
 

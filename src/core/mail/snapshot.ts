@@ -102,11 +102,11 @@ function applyChanges(uids: Uint32Array, delta: MailboxDelta): Uint32Array {
   const gone = new Set(delta.expunged);
   const last = uids.length > 0 ? uids[uids.length - 1]! : 0;
   const added = delta.created.filter((u) => u > last);
-  const out = new Uint32Array(uids.length - (gone.size > 0 ? uids.filter((u) => gone.has(u)).length : 0) + added.length);
+  const out = new Uint32Array(uids.length + added.length);
   let i = 0;
   for (const u of uids) if (!gone.has(u)) out[i++] = u;
   for (const u of added) out[i++] = u;
-  return out;
+  return i === out.length ? out : out.slice(0, i);
 }
 
 /** Changes to one mailbox's messages after a modseq. */

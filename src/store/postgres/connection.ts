@@ -4,9 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-
-/** A schema name we accept: lowercase, starting with a letter or underscore, at most 63 bytes. */
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+import { isSchemaName } from './names.js';
 
 /** The logger the adapters write to (a subset of core's pino-shaped Logger). */
 export interface PgLog {
@@ -21,7 +19,7 @@ export const silentPgLog: PgLog = { warn() {}, error() {} };
 
 /** Returns the schema name if it is acceptable, or throws. */
 export function validateSchema(schema: string): string {
-  if (!SCHEMA_NAME.test(schema)) {
+  if (!isSchemaName(schema)) {
     throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)}: use [a-z_][a-z0-9_]*, at most 63 characters`);
   }
   return schema;

@@ -67,8 +67,7 @@ export async function fetch(s: ImapSession, cmd: C<'FETCH'>): Promise<Reply> {
   const smallItems = items.every((i) => i.kind === 'simple' ? !['RFC822', 'RFC822.TEXT'].includes(i.name) : i.kind === 'binary.size' || (i.kind === 'body' && (i.section.text === 'HEADER' || i.section.text === 'HEADER.FIELDS' || i.section.text === 'HEADER.FIELDS.NOT' || i.section.text === 'MIME' || (i.partial !== null && i.partial.length <= 64 * 1024))));
   for (let i = 0; i < uids.length; i += 200) {
     const batch = uids.slice(i, i + 200);
-    let rows = await fetchRows(s.ctx, accountId, view.mailboxId, batch, needsStructure);
-    if (cmd.changedSince !== null) rows = rows.filter((r) => r.modseq > cmd.changedSince!);
+    const rows = await fetchRows(s.ctx, accountId, view.mailboxId, batch, needsStructure);
     if (setsSeen) {
       const unseen = rows.filter((r) => !r.flags.includes('\\Seen')).map((r) => r.uid);
       if (unseen.length > 0) {
